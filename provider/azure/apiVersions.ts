@@ -1,0 +1,7 @@
+/** The one place that knows which ARM api-versions this project speaks. */
+export const API_VERSIONS = {
+  /** Distributed availability groups with the new property model, failover and setRole (stable). */
+  distributedAvailabilityGroups: '2025-01-01',
+  /** Managed instances (GET only). */
+  managedInstances: '2023-08-01',
+} as const;

@@ -1,0 +1,169 @@
+/**
+ * The LogReplayMigration dynamic provider: thin glue between the engine's calls and the pure workflow in
+ * core/lrs. Azure and storage adapters are loaded only by the methods that call Azure, so preview stays fast.
+ */
+import { iso } from '../core/clock';
+import { checkLrsInputs, type LrsInputs, lrsTarget } from '../core/lrs/inputs';
+import {
+  converge,
+  type LrsContext,
+  lrsOutputs,
+  type Observation,
+  observe,
+  phaseOf,
+  planCreate,
+  planDelete,
+  planUpdate,
+  stop,
+} from '../core/lrs/workflow';
+import { MigrationError } from '../core/errors';
+import { formatPlan } from '../core/plan';
+import { checkContainerUri } from '../core/storageUri';
+import { OperationContext } from '../runtime/context';
+
+type Props = Record<string, unknown>;
+type Ready = LrsInputs & { managedInstanceId: string; databaseName: string };
+
+function parse(news: Props, started = false): Ready {
+  const c = checkLrsInputs({}, news, Date.now(), { started });
+  if (c.failures.length) {
+    throw new MigrationError('InvalidInput', c.failures.map((f) => f.reason).join('\n'));
+  }
+  return c.inputs as Ready;
+}
+
+function databaseId(i: Ready): string {
+  return `${i.managedInstanceId}/databases/${i.databaseName}`;
+}
+
+function context(i: Ready): { op: OperationContext; lrs: LrsContext } {
+  const op = new OperationContext(`[LogReplayMigration ${i.databaseName}] `, [i.storageContainerSasToken]);
+  const { createLrsArm } = require('../azure/lrs') as typeof import('../azure/lrs');
+  const { createBackupStorage } = require('../storage/blob') as typeof import('../storage/blob');
+  const location = checkContainerUri(i.storageContainerUri ?? '').location;
+  const lrs: LrsContext = {
+    arm: createLrsArm({
+      managedInstanceId: i.managedInstanceId,
+      databaseName: i.databaseName,
+      armEndpoint: i.armEndpoint,
+      pollIntervalInMs: i.pollIntervalInMs,
+      operationDeadlineInMs: Math.max(i.startDeadlineInMs, i.completeDeadlineInMs),
+      log: op.say,
+    }),
+    storage:
+      !i.useManagedIdentity && location && i.storageContainerSasToken
+        ? createBackupStorage(location, i.storageContainerSasToken)
+        : undefined,
+    clock: op.clock,
+    log: op.say,
+    wait: op.wait,
+  };
+  return { op, lrs };
+}
+
+function outputs(i: Ready, o: Observation, olds: Props, now: number): Props {
+  const completed = phaseOf(o) === 'completed';
+  const startedAt = typeof olds.startedAt === 'string' ? olds.startedAt : o.database ? iso(now) : undefined;
+  const completedAt = typeof olds.completedAt === 'string' ? olds.completedAt : completed ? iso(now) : undefined;
+  return lrsOutputs(i, o, { startedAt, completedAt });
+}
+
+/** Best effort: what is there now, for a partial-failure record. */
+async function partial(i: Ready, lrs: LrsContext, olds: Props, now: number) {
+  try {
+    const o = await observe(lrs);
+    if (!o.database) return undefined;
+    return { id: databaseId(i), properties: outputs(i, o, olds, now) };
+  } catch {
+    return olds.databaseId ? { id: databaseId(i), properties: olds } : undefined;
+  }
+}
+
+export const logReplayMigration = {
+  async check(olds: Props, news: Props) {
+    const c = checkLrsInputs(olds, news, Date.now());
+    for (const w of c.warnings) console.log(`[LogReplayMigration] WARNING: ${w}`);
+    return { inputs: c.normalized, failures: c.failures };
+  },
+
+  async diff(_id: string, olds: Props, news: Props) {
+    const c = checkLrsInputs({}, news, Date.now());
+    const steps = planUpdate(olds, c.inputs);
+    const settings = [
+      'lastBackupName',
+      'startDeadlineInMs',
+      'restoreDeadlineInMs',
+      'completeDeadlineInMs',
+      'pollIntervalInMs',
+      'armEndpoint',
+      'complete',
+    ].filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify((c.normalized as Props)[k] ?? null));
+    const changes = steps.length > 0 || settings.length > 0;
+    if (changes) {
+      const name = String(news.databaseName ?? olds.databaseName);
+      console.log(
+        formatPlan(
+          `[LogReplayMigration ${name}] update plan`,
+          steps.length ? steps : [{ action: `record new settings (${settings.join(', ')}); no Azure call` }],
+        ),
+      );
+    }
+    return { changes, replaces: [], deleteBeforeReplace: false };
+  },
+
+  async create(news: Props) {
+    const i = parse(news);
+    const { op, lrs } = context(i);
+    op.say(formatPlan('create plan', planCreate(i)));
+    const started = op.clock.now();
+    try {
+      const o = await converge(i, lrs);
+      return { id: databaseId(i), outs: outputs(i, o, { startedAt: iso(started) }, op.clock.now()) };
+    } catch (e) {
+      throw op.failure(e, await partial(i, lrs, { startedAt: iso(started) }, op.clock.now()));
+    }
+  },
+
+  async update(id: string, olds: Props, news: Props) {
+    const i = parse(news, true);
+    const { op, lrs } = context(i);
+    const steps = planUpdate(olds, i);
+    if (steps.length) op.say(formatPlan('update plan', steps));
+    try {
+      if (olds.startedAt) {
+        const now = await observe(lrs);
+        if (!now.database) {
+          throw new MigrationError('DatabaseVanished', `Database ${i.databaseName} is no longer on the managed instance.`, {
+            hint: 'it was dropped outside Pulumi; the provider does not restart a migration implicitly: destroy this resource and create it again to start over',
+          });
+        }
+      }
+      const o = await converge(i, lrs);
+      return { outs: outputs(i, o, olds, op.clock.now()) };
+    } catch (e) {
+      throw op.failure(e, (await partial(i, lrs, olds, op.clock.now())) ?? { id, properties: olds });
+    }
+  },
+
+  async read(id: string, props: Props) {
+    const i = lrsTarget(props);
+    const { op, lrs } = context(i);
+    try {
+      const o = await observe(lrs);
+      return { id, props: { ...outputs(i, o, props, op.clock.now()) } };
+    } catch (e) {
+      throw op.failure(e);
+    }
+  },
+
+  async delete(_id: string, props: Props) {
+    const i = lrsTarget({ ...props, complete: false });
+    const { op, lrs } = context(i);
+    op.say(formatPlan('delete plan', planDelete(props)));
+    try {
+      await stop(i, lrs);
+    } catch (e) {
+      throw op.failure(e);
+    }
+  },
+};

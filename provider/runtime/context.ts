@@ -1,0 +1,35 @@
+import { type Clock, systemClock } from '../core/clock';
+import { MigrationError, messageOf } from '../core/errors';
+import { Redactor } from '../core/redact';
+import { Logger } from './logger';
+import { type WaitOptions, waitFor } from './waiter';
+
+/** What every provider operation carries: a clock, a redacting logger and the one waiter. */
+export class OperationContext {
+  readonly log: Logger;
+  readonly clock: Clock;
+
+  constructor(prefix: string, secrets: (string | undefined)[], clock: Clock = systemClock) {
+    this.log = new Logger(new Redactor(secrets), prefix);
+    this.clock = clock;
+  }
+
+  say = (line: string): void => this.log.info(line);
+
+  wait = <T>(o: Omit<WaitOptions<T>, 'clock' | 'progress'>): Promise<T> =>
+    waitFor({ ...o, clock: this.clock, progress: this.say, maxIntervalMs: o.intervalMs * 4 });
+
+  /**
+   * Reports a failure (the host does not log create/update errors) and returns the error to throw: its
+   * message is redacted and carries the code and the hint. With `partial`, the engine records the resource
+   * with these outputs so the next `up` calls update and resumes.
+   */
+  failure(e: unknown, partial?: { id: string; properties: Record<string, unknown> }): Error {
+    const text = this.log.redactor.redact(messageOf(e));
+    this.log.info(`FAILED: ${text}`);
+    const err = new Error(text);
+    if (e instanceof MigrationError) Object.assign(err, { code: e.code });
+    if (partial) Object.assign(err, { id: partial.id, properties: partial.properties, reasons: [text] });
+    return err;
+  }
+}

@@ -1,0 +1,1 @@
+export { LogReplayMigration, type LogReplayMigrationArgs, logReplayMigrationProvider } from './logReplayMigration';
