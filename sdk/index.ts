@@ -1,1 +1,5 @@
-export { LogReplayMigration, type LogReplayMigrationArgs, logReplayMigrationProvider } from './logReplayMigration';
+export {
+  LogReplayMigration,
+  type LogReplayMigrationArgs,
+  logReplayMigrationProvider,
+} from './logReplayMigration';

@@ -90,7 +90,8 @@ export class LogReplayMigration extends pulumi.dynamic.Resource {
       startedAt: undefined,
       completedAt: undefined,
     };
-    const sas = args.storageContainerSasToken === undefined ? undefined : pulumi.secret(args.storageContainerSasToken);
+    const sas =
+      args.storageContainerSasToken === undefined ? undefined : pulumi.secret(args.storageContainerSasToken);
     super(
       logReplayMigrationProvider,
       name,

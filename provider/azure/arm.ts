@@ -55,24 +55,40 @@ export function fromAzureError(e: unknown, doing: string): MigrationError {
   const message = inner?.message ?? err.message ?? String(e);
   const status = err.statusCode;
   if ((e as Error)?.name === 'AbortError') {
-    return new MigrationError('Timeout', `Timed out ${doing}.`, { cause: e, hint: 'raise the deadline input and run up again (it resumes)' });
-  }
-  if (status === 401 || code === 'CredentialUnavailableError' || (e as Error)?.name === 'CredentialUnavailableError' || (e as Error)?.name === 'AuthenticationError') {
-    return new MigrationError('AzureAuthentication', `Could not authenticate to Azure while ${doing}: ${message}`, {
+    return new MigrationError('Timeout', `Timed out ${doing}.`, {
       cause: e,
-      causeCode: code ?? status,
-      hint: 'sign in (az login), or run with a managed identity or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET in the environment',
+      hint: 'raise the deadline input and run up again (it resumes)',
     });
   }
-  return new MigrationError('AzureError', `Azure refused ${doing}${status ? ` (HTTP ${status})` : ''}: ${message}`, {
-    cause: e,
-    causeCode: code ?? status,
-    hint:
-      lrsHint(code) ??
-      (status && status >= 500
-        ? 'Azure had a server error; run up again (every step resumes)'
-        : status === 403
-          ? 'the identity running Pulumi lacks permission on the managed instance'
-          : undefined),
-  });
+  if (
+    status === 401 ||
+    code === 'CredentialUnavailableError' ||
+    (e as Error)?.name === 'CredentialUnavailableError' ||
+    (e as Error)?.name === 'AuthenticationError'
+  ) {
+    return new MigrationError(
+      'AzureAuthentication',
+      `Could not authenticate to Azure while ${doing}: ${message}`,
+      {
+        cause: e,
+        causeCode: code ?? status,
+        hint: 'sign in (az login), or run with a managed identity or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET in the environment',
+      },
+    );
+  }
+  return new MigrationError(
+    'AzureError',
+    `Azure refused ${doing}${status ? ` (HTTP ${status})` : ''}: ${message}`,
+    {
+      cause: e,
+      causeCode: code ?? status,
+      hint:
+        lrsHint(code) ??
+        (status && status >= 500
+          ? 'Azure had a server error; run up again (every step resumes)'
+          : status === 403
+            ? 'the identity running Pulumi lacks permission on the managed instance'
+            : undefined),
+    },
+  );
 }

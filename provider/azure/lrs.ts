@@ -1,7 +1,12 @@
 import type { SqlManagementClient } from '@azure/arm-sql';
 import { parseManagedInstanceId } from '../core/armId';
 import { MigrationError } from '../core/errors';
-import type { LrsArmPort, ManagedDatabaseView, RestoreDetailsView, StartRestoreRequest } from '../core/lrs/ports';
+import type {
+  LrsArmPort,
+  ManagedDatabaseView,
+  RestoreDetailsView,
+  StartRestoreRequest,
+} from '../core/lrs/ports';
 import { credential, fromAzureError, resolveArm } from './arm';
 
 export interface LrsArmOptions {
@@ -18,7 +23,8 @@ export interface LrsArmOptions {
 /** LRS over ARM with @azure/arm-sql (LROs awaited with Retry-After honoured and a deadline). */
 export function createLrsArm(o: LrsArmOptions): LrsArmPort {
   const ref = parseManagedInstanceId(o.managedInstanceId);
-  if (!ref) throw new MigrationError('InvalidInput', `managedInstanceId is not an ARM id: ${o.managedInstanceId}`);
+  if (!ref)
+    throw new MigrationError('InvalidInput', `managedInstanceId is not an ARM id: ${o.managedInstanceId}`);
   const { SqlManagementClient: Client } = require('@azure/arm-sql') as typeof import('@azure/arm-sql');
   const target = resolveArm(o.armEndpoint, o.log);
   const client: SqlManagementClient = new Client(credential(), ref.subscriptionId, {
@@ -106,7 +112,13 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
     },
     async completeRestore(lastBackupName: string) {
       try {
-        await client.managedDatabases.beginCompleteRestoreAndWait(rg, mi, db, { lastBackupName }, { ...lro, ...deadline() });
+        await client.managedDatabases.beginCompleteRestoreAndWait(
+          rg,
+          mi,
+          db,
+          { lastBackupName },
+          { ...lro, ...deadline() },
+        );
       } catch (e) {
         throw fromAzureError(e, `completing the restore of ${db}`);
       }

@@ -29,7 +29,10 @@ export function validateManagedInstanceRef(ref: ManagedInstanceRef): [keyof Mana
     problems.push(['resourceGroupName', 'must be 1-90 letters, digits, -, _, ., ( or ), not ending in .']);
   }
   if (!MI_RE.test(ref.managedInstanceName)) {
-    problems.push(['managedInstanceName', 'must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen']);
+    problems.push([
+      'managedInstanceName',
+      'must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen',
+    ]);
   }
   return problems;
 }

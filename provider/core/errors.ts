@@ -24,7 +24,9 @@ export class MigrationError extends Error {
 
   /** One human-readable text: what happened, the last state seen, what to do next. */
   describe(): string {
-    const parts = [`[${this.code}${this.causeCode !== undefined ? `/${this.causeCode}` : ''}] ${this.message}`];
+    const parts = [
+      `[${this.code}${this.causeCode !== undefined ? `/${this.causeCode}` : ''}] ${this.message}`,
+    ];
     if (this.lastState) parts.push(`Last state seen: ${this.lastState}`);
     if (this.hint) parts.push(`What to do: ${this.hint}`);
     return parts.join('\n');

@@ -40,7 +40,9 @@ export function checkSasToken(raw: string, nowMs: number): SasVerdict {
   const params = new URLSearchParams(token);
   const get = (k: string) => params.get(k) ?? undefined;
   if (!get('sig')) {
-    errors.push('is not a SAS token (no sig=); generate one for the container with Read and List permissions');
+    errors.push(
+      'is not a SAS token (no sig=); generate one for the container with Read and List permissions',
+    );
     return { normalized: token, errors, warnings };
   }
   const facts: SasFacts = {
@@ -60,7 +62,8 @@ export function checkSasToken(raw: string, nowMs: number): SasVerdict {
   const extra = [...perms].filter((p) => p !== 'r' && p !== 'l');
   const missing = ['r', 'l'].filter((p) => !perms.has(p));
   if (!facts.permissions) {
-    if (!facts.storedPolicy) errors.push('has no permissions (sp=); it must grant exactly Read and List (sp=rl)');
+    if (!facts.storedPolicy)
+      errors.push('has no permissions (sp=); it must grant exactly Read and List (sp=rl)');
   } else if (extra.length || missing.length) {
     const parts: string[] = [];
     if (missing.length) parts.push(`lacks ${missing.map(permissionName).join(' and ')}`);
@@ -79,7 +82,9 @@ export function checkSasToken(raw: string, nowMs: number): SasVerdict {
   } else if (facts.expiresOn) {
     const left = facts.expiresOn.getTime() - nowMs;
     if (left <= 0) {
-      errors.push(`expired at ${facts.expiresOn.toISOString()}; generate a new SAS valid for the whole migration`);
+      errors.push(
+        `expired at ${facts.expiresOn.toISOString()}; generate a new SAS valid for the whole migration`,
+      );
     } else if (left < LRS_MAX_DAYS * DAY_MS) {
       warnings.push(
         `SAS token expires at ${facts.expiresOn.toISOString()}, within the ${LRS_MAX_DAYS} days a Log Replay Service migration may run; the restore fails if it expires before completion`,

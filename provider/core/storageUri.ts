@@ -29,7 +29,10 @@ export function checkContainerUri(raw: string): { location?: ContainerLocation; 
     );
   }
   if (url.username || url.password) errors.push('must not contain credentials');
-  const segments = url.pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+  const segments = url.pathname
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map(decodeURIComponent);
   // IP or localhost endpoints (emulators, private endpoints by IP) are path-style: /<account>/<container>/...
   const pathStyle = /^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]|localhost)$/i.test(url.hostname);
   const base = pathStyle ? segments.slice(0, 1) : [];

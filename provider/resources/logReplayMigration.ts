@@ -3,6 +3,7 @@
  * core/lrs. Azure and storage adapters are loaded only by the methods that call Azure, so preview stays fast.
  */
 import { iso } from '../core/clock';
+import { MigrationError } from '../core/errors';
 import { checkLrsInputs, type LrsInputs, lrsTarget } from '../core/lrs/inputs';
 import {
   converge,
@@ -16,7 +17,6 @@ import {
   planUpdate,
   stop,
 } from '../core/lrs/workflow';
-import { MigrationError } from '../core/errors';
 import { formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
 import { OperationContext } from '../runtime/context';
@@ -64,7 +64,8 @@ function context(i: Ready): { op: OperationContext; lrs: LrsContext } {
 function outputs(i: Ready, o: Observation, olds: Props, now: number): Props {
   const completed = phaseOf(o) === 'completed';
   const startedAt = typeof olds.startedAt === 'string' ? olds.startedAt : o.database ? iso(now) : undefined;
-  const completedAt = typeof olds.completedAt === 'string' ? olds.completedAt : completed ? iso(now) : undefined;
+  const completedAt =
+    typeof olds.completedAt === 'string' ? olds.completedAt : completed ? iso(now) : undefined;
   return lrsOutputs(i, o, { startedAt, completedAt });
 }
 
@@ -133,9 +134,13 @@ export const logReplayMigration = {
       if (olds.startedAt) {
         const now = await observe(lrs);
         if (!now.database) {
-          throw new MigrationError('DatabaseVanished', `Database ${i.databaseName} is no longer on the managed instance.`, {
-            hint: 'it was dropped outside Pulumi; the provider does not restart a migration implicitly: destroy this resource and create it again to start over',
-          });
+          throw new MigrationError(
+            'DatabaseVanished',
+            `Database ${i.databaseName} is no longer on the managed instance.`,
+            {
+              hint: 'it was dropped outside Pulumi; the provider does not restart a migration implicitly: destroy this resource and create it again to start over',
+            },
+          );
         }
       }
       const o = await converge(i, lrs);

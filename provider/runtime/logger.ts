@@ -1,4 +1,4 @@
-import { Redactor } from '../core/redact';
+import type { Redactor } from '../core/redact';
 
 /**
  * The provider's voice. Dynamic providers have no engine log connection: what they print on stdout is

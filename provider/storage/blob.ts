@@ -26,11 +26,15 @@ export function createBackupStorage(location: ContainerLocation, sasToken: strin
             : err.statusCode === 404
               ? 'the container does not exist: check storageContainerUri'
               : 'check the storage account name, its firewall and that this machine can reach it';
-        throw new MigrationError('StorageUnreadable', `Cannot list the backup folder ${location.uri}: ${err.message?.split('\n')[0] ?? String(e)}`, {
-          cause: e,
-          causeCode: code,
-          hint,
-        });
+        throw new MigrationError(
+          'StorageUnreadable',
+          `Cannot list the backup folder ${location.uri}: ${err.message?.split('\n')[0] ?? String(e)}`,
+          {
+            cause: e,
+            causeCode: code,
+            hint,
+          },
+        );
       }
       return { files };
     },

@@ -13,22 +13,29 @@ const HINTS: Record<string, string> = {
   BackupsFromMultipleDatabasesDetectedInTheContainerWhileRestoreInProgress:
     'a backup of another database arrived in the folder: remove it; use one folder per database',
   FullBackupNotFound: 'no full backup found in the folder: upload a full backup of the database',
-  FullBackupMissingChecksum: 'take the backups WITH CHECKSUM: Log Replay Service refuses backups without checksums',
-  FullBackupDamaged: 'the full backup is damaged: take a new full backup WITH CHECKSUM and upload it to a new folder',
+  FullBackupMissingChecksum:
+    'take the backups WITH CHECKSUM: Log Replay Service refuses backups without checksums',
+  FullBackupDamaged:
+    'the full backup is damaged: take a new full backup WITH CHECKSUM and upload it to a new folder',
   MissingStripeInBackupSet: 'a striped backup set is incomplete: upload every stripe of the backup set',
-  RestoreFromStripedBackupsNotEnabled: 'striped backups are not supported here: take backups to a single file',
+  RestoreFromStripedBackupsNotEnabled:
+    'striped backups are not supported here: take backups to a single file',
   StorageBrokenIssueDetectedAtTheStart:
     'the managed instance cannot read the container: check the SAS (sp=rl, not expired, not a stored policy) or the managed identity role assignment, and the storage firewall',
   ManagedIdentityIssueDetectedFromTheStart:
     'the managed instance identity cannot read the container: grant it Storage Blob Data Reader on the storage account',
-  BlobStorageFailure: 'storage reads are failing: check the SAS expiry, the storage account firewall and its availability',
+  BlobStorageFailure:
+    'storage reads are failing: check the SAS expiry, the storage account firewall and its availability',
   TimeoutDuringRestore: 'the restore timed out in the service: check the managed instance health and retry',
   RequiredBackupIsNotLastRestored:
     'the named last backup is not the last restored file yet: wait for it to be restored (the provider does this when complete is set)',
-  ExternalBackupAlreadySignaledToComplete: 'completion was already requested; the database is being brought online',
+  ExternalBackupAlreadySignaledToComplete:
+    'completion was already requested; the database is being brought online',
   ExternalBackupRestoreHasNotBeenStarted: 'no Log Replay Service restore is running for this database',
-  ManagedDatabaseNotInRestoringState: 'the database is not restoring any more (completed or failed): refresh the stack',
-  ManagedInstanceStorageLimitHit: 'the managed instance is out of storage: increase its storage size and retry',
+  ManagedDatabaseNotInRestoringState:
+    'the database is not restoring any more (completed or failed): refresh the stack',
+  ManagedInstanceStorageLimitHit:
+    'the managed instance is out of storage: increase its storage size and retry',
   AutoCompleteMissingLastBackupName: 'set lastBackupName when autoComplete is true',
   InvalidDatabaseCompleteRestoreRequestLastBackupName:
     'lastBackupName does not name a backup in the folder: give the file name of the last log backup (no folder part)',
@@ -40,9 +47,12 @@ const HINTS: Record<string, string> = {
   AuthorizationFailed:
     'the identity running Pulumi lacks permission on the managed instance: grant it SQL Managed Instance Contributor (or Microsoft.Sql/managedInstances/databases/* actions)',
   ResourceNotFound: 'check the managed instance id (subscription, resource group, name) and that it exists',
-  ParentResourceNotFound: 'check the managed instance id (subscription, resource group, name) and that it exists',
-  InvalidAuthenticationToken: 'sign in again (az login, a managed identity, or AZURE_* environment variables)',
-  SubscriptionRequestsThrottled: 'Azure is throttling this subscription: raise pollIntervalInMs and retry later',
+  ParentResourceNotFound:
+    'check the managed instance id (subscription, resource group, name) and that it exists',
+  InvalidAuthenticationToken:
+    'sign in again (az login, a managed identity, or AZURE_* environment variables)',
+  SubscriptionRequestsThrottled:
+    'Azure is throttling this subscription: raise pollIntervalInMs and retry later',
   TooManyRequests: 'Azure is throttling this subscription: raise pollIntervalInMs and retry later',
 };
 

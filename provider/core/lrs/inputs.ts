@@ -1,4 +1,9 @@
-import { type ManagedInstanceRef, managedInstanceId, parseManagedInstanceId, validateManagedInstanceRef } from '../armId';
+import {
+  type ManagedInstanceRef,
+  managedInstanceId,
+  parseManagedInstanceId,
+  validateManagedInstanceRef,
+} from '../armId';
 import { createOnlyFailures, type Failure, InputReader } from '../inputs';
 import { checkBackupFileName, checkCollation, checkDatabaseName } from '../names';
 import { checkSasToken } from '../sas';
@@ -57,8 +62,11 @@ export function checkLrsInputs(
   const warnings: string[] = [];
 
   const managedInstanceId = readManagedInstance(r);
-  const databaseName = r.string('databaseName', { required: 'the name the database gets on the managed instance' });
-  if (databaseName) for (const e of checkDatabaseName(databaseName)) r.fail('databaseName', e.replace(/^database name /, ''));
+  const databaseName = r.string('databaseName', {
+    required: 'the name the database gets on the managed instance',
+  });
+  if (databaseName)
+    for (const e of checkDatabaseName(databaseName)) r.fail('databaseName', e.replace(/^database name /, ''));
 
   let storageContainerUri = r.string('storageContainerUri', {
     required: 'the URL of the blob container (or folder) holding the backups of this one database',
@@ -85,7 +93,10 @@ export function checkLrsInputs(
   if (sas) {
     const v = checkSasToken(sas, nowMs);
     if (started) {
-      if (v.errors.length) warnings.push(`storageContainerSasToken ${v.errors.join('; ')} (the started restore keeps the token it was given)`);
+      if (v.errors.length)
+        warnings.push(
+          `storageContainerSasToken ${v.errors.join('; ')} (the started restore keeps the token it was given)`,
+        );
     } else {
       for (const e of v.errors) r.fail('storageContainerSasToken', e);
       warnings.push(...v.warnings);
@@ -102,13 +113,21 @@ export function checkLrsInputs(
   const complete = r.boolean('complete', false);
   const lastKnown = lastBackupName !== undefined || r.unknown('lastBackupName');
   if (autoComplete && !lastKnown) {
-    r.fail('lastBackupName', 'is required with autoComplete: name the last log backup of the chain (the one with the highest LSN)');
+    r.fail(
+      'lastBackupName',
+      'is required with autoComplete: name the last log backup of the chain (the one with the highest LSN)',
+    );
   }
   if (complete && !lastKnown) {
-    r.fail('lastBackupName', 'is required to complete the migration: name the last log backup you took after stopping the workload');
+    r.fail(
+      'lastBackupName',
+      'is required to complete the migration: name the last log backup you took after stopping the workload',
+    );
   }
   if (autoComplete && complete) {
-    warnings.push('autoComplete and complete are both set: the service completes by itself once lastBackupName is restored');
+    warnings.push(
+      'autoComplete and complete are both set: the service completes by itself once lastBackupName is restored',
+    );
   }
 
   const pollIntervalInMs = r.duration('pollIntervalInMs', 30_000, 10, 10 * MIN);
@@ -142,13 +161,19 @@ export function checkLrsInputs(
   if (olds.complete === true && normalized.complete === false) {
     failures.push({
       property: 'complete',
-      reason: 'complete cannot go back to false: the restore was completed (cutover) and the database is read-write; this cannot be undone',
+      reason:
+        'complete cannot go back to false: the restore was completed (cutover) and the database is read-write; this cannot be undone',
     });
   }
-  if (olds.autoComplete === true && !isUnknown(olds.lastBackupName) && olds.lastBackupName !== normalized.lastBackupName) {
+  if (
+    olds.autoComplete === true &&
+    !isUnknown(olds.lastBackupName) &&
+    olds.lastBackupName !== normalized.lastBackupName
+  ) {
     failures.push({
       property: 'lastBackupName',
-      reason: 'lastBackupName cannot change with autoComplete: the service was started with it. Keep the old value.',
+      reason:
+        'lastBackupName cannot change with autoComplete: the service was started with it. Keep the old value.',
     });
   }
   return { inputs, normalized, failures, warnings };
@@ -161,7 +186,10 @@ function readManagedInstance(r: InputReader): string | undefined {
   if (r.unknown('managedInstanceId')) return undefined;
   if (id) {
     if (anyPart) {
-      r.fail('managedInstanceId', 'and subscriptionId/resourceGroupName/managedInstanceName are exclusive: give one or the other');
+      r.fail(
+        'managedInstanceId',
+        'and subscriptionId/resourceGroupName/managedInstanceName are exclusive: give one or the other',
+      );
     }
     const ref = parseManagedInstanceId(id);
     if (!ref) {
@@ -171,7 +199,8 @@ function readManagedInstance(r: InputReader): string | undefined {
       );
       return undefined;
     }
-    for (const [field, problem] of validateManagedInstanceRef(ref)) r.fail('managedInstanceId', `has a ${field} that ${problem}`);
+    for (const [field, problem] of validateManagedInstanceRef(ref))
+      r.fail('managedInstanceId', `has a ${field} that ${problem}`);
     return managedInstanceId(ref);
   }
   if (parts.some((p) => r.unknown(p))) return undefined;
@@ -182,7 +211,8 @@ function readManagedInstance(r: InputReader): string | undefined {
   const ref: Partial<ManagedInstanceRef> = {};
   for (const p of parts) ref[p] = r.string(p, { required: 'with the other parts of the managed instance' });
   if (!ref.subscriptionId || !ref.resourceGroupName || !ref.managedInstanceName) return undefined;
-  for (const [field, problem] of validateManagedInstanceRef(ref as ManagedInstanceRef)) r.fail(field, problem);
+  for (const [field, problem] of validateManagedInstanceRef(ref as ManagedInstanceRef))
+    r.fail(field, problem);
   return managedInstanceId(ref as ManagedInstanceRef);
 }
 
@@ -195,18 +225,27 @@ function normalize(news: Record<string, unknown>, i: LrsInputs): Record<string, 
   const keep = (k: keyof LrsInputs) => {
     if (!isUnknown(news[k]) && i[k] !== undefined) out[k] = i[k];
   };
-  const miUnknown = ['managedInstanceId', 'subscriptionId', 'resourceGroupName', 'managedInstanceName'].some((k) =>
-    isUnknown(news[k]),
+  const miUnknown = ['managedInstanceId', 'subscriptionId', 'resourceGroupName', 'managedInstanceName'].some(
+    (k) => isUnknown(news[k]),
   );
   out.managedInstanceId = i.managedInstanceId ?? (miUnknown ? UNKNOWN : news.managedInstanceId);
-  for (const k of ['storageContainerUri', 'storageContainerSasToken', 'collation', 'useManagedIdentity', 'autoComplete', 'complete'] as const) {
+  for (const k of [
+    'storageContainerUri',
+    'storageContainerSasToken',
+    'collation',
+    'useManagedIdentity',
+    'autoComplete',
+    'complete',
+  ] as const) {
     keep(k);
   }
   return out;
 }
 
 /** The fields read/delete need, from stored outputs (no SAS there, and no rule about it). */
-export function lrsTarget(props: Record<string, unknown>): LrsInputs & { managedInstanceId: string; databaseName: string } {
+export function lrsTarget(
+  props: Record<string, unknown>,
+): LrsInputs & { managedInstanceId: string; databaseName: string } {
   const c = checkLrsInputs({}, props, 0, { started: true });
   const i = c.inputs;
   if (!i.managedInstanceId || !i.databaseName) {

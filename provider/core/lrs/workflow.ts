@@ -37,7 +37,9 @@ export interface Observation {
 }
 
 export function ownerToken(i: Required<Pick<LrsInputs, 'managedInstanceId' | 'databaseName'>>): string {
-  const h = createHash('sha256').update(`${i.managedInstanceId.toLowerCase()}|${i.databaseName.toLowerCase()}`);
+  const h = createHash('sha256').update(
+    `${i.managedInstanceId.toLowerCase()}|${i.databaseName.toLowerCase()}`,
+  );
   return `lrs-${h.digest('hex').slice(0, 20)}`;
 }
 
@@ -47,7 +49,8 @@ export function phaseOf(o: Observation): LrsPhase {
   const { database: db, details: d } = o;
   if (!db) return 'absent';
   if (is(d?.status, /fail|error|stopped|cancel/i)) return 'failed';
-  if (is(db.status, /^online$/i) && (!d || is(d.status, /complet/i) || !is(d.status, /restor|wait/i))) return 'completed';
+  if (is(db.status, /^online$/i) && (!d || is(d.status, /complet/i) || !is(d.status, /restor|wait/i)))
+    return 'completed';
   if (is(d?.status, /complet/i)) return 'completing';
   if (is(db.status, /restoring|creating/i)) {
     return d && (is(d.status, /restor/i) || (d.numberOfFilesDetected ?? 0) > 0) ? 'restoring' : 'starting';
@@ -100,7 +103,9 @@ function restoreFailed(o: Observation): MigrationError {
 export function planCreate(i: LrsInputs): Step[] {
   const db = i.databaseName ?? '(database)';
   const steps: Step[] = [
-    { action: `check the backup folder ${i.storageContainerUri ?? ''} is readable and listable with the given access` },
+    {
+      action: `check the backup folder ${i.storageContainerUri ?? ''} is readable and listable with the given access`,
+    },
     {
       action: `start Log Replay Service: create database ${db} on ${shortMi(i.managedInstanceId)} restoring from the folder${i.autoComplete ? `, completing automatically after ${i.lastBackupName}` : ''}`,
     },
@@ -123,7 +128,10 @@ export function planComplete(i: LrsInputs): Step[] {
 
 /** Steps of an update from the stored outputs to the new inputs. */
 export function planUpdate(olds: Record<string, unknown>, i: LrsInputs): Step[] {
-  const completed = olds.restoreStatus !== undefined && /complet/i.test(String(olds.restoreStatus)) && olds.databaseStatus === 'Online';
+  const completed =
+    olds.restoreStatus !== undefined &&
+    /complet/i.test(String(olds.restoreStatus)) &&
+    olds.databaseStatus === 'Online';
   if (i.complete && olds.complete !== true && !completed) return planComplete(i);
   return [];
 }
@@ -154,7 +162,9 @@ export async function observe(ctx: LrsContext): Promise<Observation> {
 /** Checks the container as LRS will read it: listable, holds backups, holds the named last backup. */
 export async function preflight(i: LrsInputs, ctx: LrsContext): Promise<void> {
   if (!ctx.storage) {
-    ctx.log('preflight: managed identity access is checked by the managed instance itself (the provider cannot read as it)');
+    ctx.log(
+      'preflight: managed identity access is checked by the managed instance itself (the provider cannot read as it)',
+    );
     return;
   }
   const { files } = await ctx.storage.list();
@@ -180,7 +190,10 @@ export async function preflight(i: LrsInputs, ctx: LrsContext): Promise<void> {
  * Brings the real world to the declared state, from wherever it is: absent → started → restoring →
  * (when complete) completed. Every step checks what is there first, so a re-run after a crash converges.
  */
-export async function converge(i: Required<Pick<LrsInputs, 'managedInstanceId' | 'databaseName'>> & LrsInputs, ctx: LrsContext): Promise<Observation> {
+export async function converge(
+  i: Required<Pick<LrsInputs, 'managedInstanceId' | 'databaseName'>> & LrsInputs,
+  ctx: LrsContext,
+): Promise<Observation> {
   const token = ownerToken(i);
   let o = await observe(ctx);
   let phase = phaseOf(o);
@@ -228,9 +241,13 @@ export async function converge(i: Required<Pick<LrsInputs, 'managedInstanceId' |
 }
 
 function vanished(db: string): MigrationError {
-  return new MigrationError('DatabaseVanished', `Database ${db} disappeared from the managed instance during the migration.`, {
-    hint: 'someone dropped it outside Pulumi: run pulumi refresh, then up to start over',
-  });
+  return new MigrationError(
+    'DatabaseVanished',
+    `Database ${db} disappeared from the managed instance during the migration.`,
+    {
+      hint: 'someone dropped it outside Pulumi: run pulumi refresh, then up to start over',
+    },
+  );
 }
 
 function assertOwned(o: Observation, token: string, db: string): void {
@@ -246,7 +263,10 @@ function assertOwned(o: Observation, token: string, db: string): void {
 }
 
 /** The cutover: wait for the last backup, complete the restore, wait until online. Idempotent. */
-export async function complete(i: LrsInputs & { databaseName: string }, ctx: LrsContext): Promise<Observation> {
+export async function complete(
+  i: LrsInputs & { databaseName: string },
+  ctx: LrsContext,
+): Promise<Observation> {
   let o = await observe(ctx);
   let phase = phaseOf(o);
   if (phase === 'completed') {
@@ -264,9 +284,13 @@ export async function complete(i: LrsInputs & { databaseName: string }, ctx: Lrs
         const p = phaseOf(s);
         if (p === 'failed') return { failed: restoreFailed(s) };
         if (p === 'absent') return { failed: vanished(i.databaseName) };
-        if (p === 'completing' || p === 'completed' || sameFile(s.details?.lastRestoredFileName, last)) return { done: true };
+        if (p === 'completing' || p === 'completed' || sameFile(s.details?.lastRestoredFileName, last))
+          return { done: true };
         const uploaded = sameFile(s.details?.lastUploadedFileName, last);
-        return { done: false, waiting: uploaded ? 'restoring the remaining files' : `${last} not uploaded yet` };
+        return {
+          done: false,
+          waiting: uploaded ? 'restoring the remaining files' : `${last} not uploaded yet`,
+        };
       },
       describe: describeObservation,
       deadline: ctx.clock.now() + i.restoreDeadlineInMs,
@@ -279,7 +303,8 @@ export async function complete(i: LrsInputs & { databaseName: string }, ctx: Lrs
       try {
         await ctx.arm.completeRestore(last);
       } catch (e) {
-        if (!(e instanceof MigrationError && e.causeCode === 'ExternalBackupAlreadySignaledToComplete')) throw e;
+        if (!(e instanceof MigrationError && e.causeCode === 'ExternalBackupAlreadySignaledToComplete'))
+          throw e;
         ctx.log('completion was already requested earlier: waiting for it');
       }
     }
@@ -305,7 +330,10 @@ export async function complete(i: LrsInputs & { databaseName: string }, ctx: Lrs
 export type DeleteOutcome = 'gone' | 'dropped' | 'kept-completed' | 'kept-foreign' | 'kept-completing';
 
 /** Stop: drop only a database this resource created and that is still restoring (or failed). */
-export async function stop(i: { managedInstanceId: string; databaseName: string }, ctx: LrsContext): Promise<DeleteOutcome> {
+export async function stop(
+  i: { managedInstanceId: string; databaseName: string },
+  ctx: LrsContext,
+): Promise<DeleteOutcome> {
   const o = await observe(ctx);
   const phase = phaseOf(o);
   const db = i.databaseName;
@@ -318,7 +346,9 @@ export async function stop(i: { managedInstanceId: string; databaseName: string 
     return 'kept-completed';
   }
   if (phase === 'completing') {
-    ctx.log(`database ${db} is being completed (cutover requested) and is kept; it is only removed from the stack`);
+    ctx.log(
+      `database ${db} is being completed (cutover requested) and is kept; it is only removed from the stack`,
+    );
     return 'kept-completing';
   }
   const owned = o.database?.tags?.[OWNER_TAG] === ownerToken(i);
@@ -329,14 +359,22 @@ export async function stop(i: { managedInstanceId: string; databaseName: string 
     );
     return 'kept-foreign';
   }
-  ctx.log(formatPlan('stopping Log Replay Service', [{ action: `drop database ${db} (${describeObservation(o)})`, destructive: true }]));
+  ctx.log(
+    formatPlan('stopping Log Replay Service', [
+      { action: `drop database ${db} (${describeObservation(o)})`, destructive: true },
+    ]),
+  );
   await ctx.arm.dropDatabase();
   ctx.log(`database ${db} dropped: the migration was stopped before completion`);
   return 'dropped';
 }
 
 /** Outputs of the resource: the live restore figures, never the SAS token. */
-export function lrsOutputs(i: LrsInputs, o: Observation, extra: { startedAt?: string; completedAt?: string }): Record<string, unknown> {
+export function lrsOutputs(
+  i: LrsInputs,
+  o: Observation,
+  extra: { startedAt?: string; completedAt?: string },
+): Record<string, unknown> {
   const d = o.details ?? {};
   const phase = phaseOf(o);
   return {

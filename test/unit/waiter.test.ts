@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../provider/core/clock';
+import type { TimeoutError } from '../../provider/core/errors';
+import { waitFor } from '../../provider/runtime/waiter';
+import { drive } from './fakes';
+
+describe('waiter', () => {
+  it('polls until done, printing a line per change with the deadline', async () => {
+    const clock = new FakeClock();
+    const lines: string[] = [];
+    let n = 0;
+    const v = await drive(
+      clock,
+      waitFor({
+        what: 'the counter to reach 3',
+        poll: async () => ++n,
+        judge: (s) => (s >= 3 ? { done: true } : { done: false, waiting: 'still counting' }),
+        describe: (s) => `counter ${s}`,
+        clock,
+        deadline: clock.now() + 60_000,
+        intervalMs: 1000,
+        progress: (l) => lines.push(l),
+      }),
+    );
+    assert.equal(v, 3);
+    assert.equal(lines.length, 3);
+    assert.match(
+      lines[0],
+      /^waiting for the counter to reach 3: counter 1; still counting \(deadline 2026-01-05T09:01:00Z, 1m0s left\)|left\)$/,
+    );
+    assert.match(lines[2], /^done: /);
+  });
+
+  it('backs off while nothing changes and stops at the deadline with the last state', async () => {
+    const clock = new FakeClock();
+    let polls = 0;
+    const p = waitFor({
+      what: 'godot',
+      poll: async () => {
+        polls++;
+        return 'absent';
+      },
+      judge: () => ({ done: false, waiting: 'not here' }),
+      describe: (s) => s,
+      clock,
+      deadline: clock.now() + 100_000,
+      intervalMs: 1000,
+      maxIntervalMs: 8000,
+    });
+    await assert.rejects(drive(clock, p, 500), (e: TimeoutError) => {
+      assert.equal(e.code, 'Timeout');
+      assert.equal(e.lastState, 'absent');
+      return true;
+    });
+    assert.ok(polls < 40, `backoff expected, got ${polls} polls in 100 s`);
+    assert.ok(polls > 10);
+  });
+
+  it('stops at once on a failed verdict', async () => {
+    const clock = new FakeClock();
+    await assert.rejects(
+      waitFor({
+        what: 'x',
+        poll: async () => 1,
+        judge: () => ({ failed: new Error('broken chain') }),
+        describe: () => '',
+        clock,
+        deadline: clock.now() + 1000,
+        intervalMs: 10,
+      }),
+      /broken chain/,
+    );
+  });
+});
