@@ -1,4 +1,11 @@
 export {
+  DistributedAvailabilityGroupLink,
+  type DistributedAvailabilityGroupLinkArgs,
+  distributedAvailabilityGroupLinkProvider,
+  type LinkDatabaseState,
+  type SqlConnectionArgs,
+} from './distributedAvailabilityGroupLink';
+export {
   LogReplayMigration,
   type LogReplayMigrationArgs,
   logReplayMigrationProvider,

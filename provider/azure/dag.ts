@@ -1,0 +1,128 @@
+import { parseManagedInstanceId } from '../core/armId';
+import type { Clock } from '../core/clock';
+import { MigrationError } from '../core/errors';
+import type { ReplicationMode } from '../core/link/inputs';
+import type { LinkArmPort, LinkView } from '../core/link/ports';
+import { API_VERSIONS } from './apiVersions';
+import { RawArm } from './rawArm';
+
+export interface LinkArmOptions {
+  managedInstanceId: string;
+  linkName: string;
+  armEndpoint?: string | null;
+  pollIntervalInMs: number;
+  operationDeadlineInMs: number;
+  clock: Clock;
+  log?: (line: string) => void;
+}
+
+interface DagBody {
+  id?: string;
+  properties?: {
+    replicationMode?: string;
+    instanceLinkRole?: string;
+    partnerLinkRole?: string;
+    instanceAvailabilityGroupName?: string;
+    partnerAvailabilityGroupName?: string;
+    linkState?: string;
+    databases?: {
+      databaseName?: string;
+      lastHardenedLsn?: string;
+      replicaState?: string;
+      synchronizationHealth?: string;
+      connectedState?: string;
+    }[];
+  };
+}
+
+/** The link (distributed availability group) on the managed instance, api-version 2025-01-01. */
+export function createLinkArm(o: LinkArmOptions): LinkArmPort {
+  if (!parseManagedInstanceId(o.managedInstanceId)) {
+    throw new MigrationError('InvalidInput', `managedInstanceId is not an ARM id: ${o.managedInstanceId}`);
+  }
+  const arm = new RawArm(o.armEndpoint, o.log);
+  const dagPath = `${o.managedInstanceId}/distributedAvailabilityGroups/${encodeURIComponent(o.linkName)}`;
+  const q = (v: string) => `?api-version=${v}`;
+  const dagVersion = q(API_VERSIONS.distributedAvailabilityGroups);
+  const lro = {
+    deadlineMs: o.operationDeadlineInMs,
+    intervalMs: o.pollIntervalInMs,
+    sleep: (ms: number) => o.clock.sleep(ms),
+    now: () => o.clock.now(),
+  };
+
+  return {
+    async getInstance() {
+      const r = await arm.call(
+        'GET',
+        `${o.managedInstanceId}${q(API_VERSIONS.managedInstances)}`,
+        undefined,
+        'reading the managed instance',
+      );
+      if (r.status === 404) {
+        throw new MigrationError(
+          'ManagedInstanceNotFound',
+          `Managed instance ${o.managedInstanceId} not found.`,
+          {
+            hint: 'check managedInstanceId (subscription, resource group, name)',
+          },
+        );
+      }
+      const b = r.body as { sku?: { tier?: string } };
+      return { tier: b?.sku?.tier };
+    },
+    async getLink(): Promise<LinkView | undefined> {
+      const r = await arm.call('GET', `${dagPath}${dagVersion}`, undefined, `reading the link ${o.linkName}`);
+      if (r.status === 404) return undefined;
+      const b = r.body as DagBody;
+      const p = b.properties ?? {};
+      return {
+        id: b.id,
+        replicationMode: p.replicationMode,
+        instanceLinkRole: p.instanceLinkRole,
+        partnerLinkRole: p.partnerLinkRole,
+        instanceAvailabilityGroupName: p.instanceAvailabilityGroupName,
+        partnerAvailabilityGroupName: p.partnerAvailabilityGroupName,
+        linkState: p.linkState,
+        databases: (p.databases ?? []).map((d) => ({
+          databaseName: d.databaseName ?? '',
+          lastHardenedLsn: d.lastHardenedLsn,
+          replicaState: d.replicaState,
+          synchronizationHealth: d.synchronizationHealth,
+          connectedState: d.connectedState,
+        })),
+      };
+    },
+    async setReplicationMode(mode: ReplicationMode) {
+      const doing = `switching the link ${o.linkName} to ${mode}`;
+      const r = await arm.call(
+        'PATCH',
+        `${dagPath}${dagVersion}`,
+        { properties: { replicationMode: mode } },
+        doing,
+      );
+      if (r.status === 404)
+        throw new MigrationError(
+          'LinkNotFound',
+          `The link ${o.linkName} does not exist on the managed instance.`,
+        );
+      await arm.waitLro(r, doing, lro);
+    },
+    async deleteLink() {
+      const doing = `removing the link ${o.linkName}`;
+      const r = await arm.call('DELETE', `${dagPath}${dagVersion}`, undefined, doing);
+      if (r.status === 404 || r.status === 204) return;
+      await arm.waitLro(r, doing, lro);
+    },
+    async failover(type) {
+      const doing = `failing over the link ${o.linkName} (${type})`;
+      const r = await arm.call('POST', `${dagPath}/failover${dagVersion}`, { failoverType: type }, doing);
+      if (r.status === 404)
+        throw new MigrationError(
+          'LinkNotFound',
+          `The link ${o.linkName} does not exist on the managed instance.`,
+        );
+      await arm.waitLro(r, doing, lro);
+    },
+  };
+}

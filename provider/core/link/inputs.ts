@@ -1,0 +1,310 @@
+import {
+  type ManagedInstanceRef,
+  managedInstanceId,
+  parseManagedInstanceId,
+  validateManagedInstanceRef,
+} from '../armId';
+import { createOnlyFailures, type Failure, InputReader } from '../inputs';
+import { checkDatabaseName, checkSqlName } from '../names';
+import { isUnknown, UNKNOWN } from '../unknown';
+
+const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
+
+export type ReplicationMode = 'Async' | 'Sync';
+export type FailoverRoute = 'auto' | 'breakLink' | 'tsqlFailover';
+export type Cleanup = 'none' | 'link' | 'linkAndAvailabilityGroup';
+export type BeforeCutoverDelete = 'refuse' | 'forget' | 'breakLink';
+export type SqlAuthentication = 'sql' | 'ntlm' | 'entra';
+
+export interface SqlConnection {
+  server: string;
+  port?: number;
+  authentication: SqlAuthentication;
+  userName?: string;
+  password?: string;
+  domain?: string;
+  encrypt: boolean | 'strict';
+  trustServerCertificate: boolean;
+  /** PEM of a CA to trust for this server (private CA). */
+  caCertificate?: string;
+  connectTimeoutInMs: number;
+}
+
+export interface LinkInputs {
+  managedInstanceId?: string;
+  linkName?: string;
+  sqlServerAvailabilityGroupName?: string;
+  managedInstanceAvailabilityGroupName?: string;
+  databaseNames?: string[];
+  sqlServer?: SqlConnection;
+  managedInstanceSql?: SqlConnection;
+  replicationMode?: ReplicationMode;
+  cutover?: boolean;
+  switchToSyncForCutover?: boolean;
+  lsnStabilityWindowInMs: number;
+  lsnPollIntervalInMs: number;
+  lsnDeadlineInMs: number;
+  failoverRoute?: FailoverRoute;
+  allowDataLoss?: boolean;
+  cleanup?: Cleanup;
+  /** Run the cleanup during up right after the cutover (otherwise destroy runs it). */
+  cleanupAfterCutover?: boolean;
+  firstBackupDeadlineInMs: number;
+  beforeCutoverDelete?: BeforeCutoverDelete;
+  operationDeadlineInMs: number;
+  pollIntervalInMs: number;
+  armEndpoint?: string;
+}
+
+export type ReadyLink = LinkInputs & {
+  managedInstanceId: string;
+  linkName: string;
+  sqlServerAvailabilityGroupName: string;
+  databaseNames: string[];
+  sqlServer: SqlConnection;
+  managedInstanceSql: SqlConnection;
+};
+
+export const LINK_CREATE_ONLY = [
+  'managedInstanceId',
+  'linkName',
+  'sqlServerAvailabilityGroupName',
+  'databaseNames',
+];
+export const SECRET_INPUTS = ['sqlServer', 'managedInstanceSql'];
+
+export interface CheckedLink {
+  inputs: LinkInputs;
+  normalized: Record<string, unknown>;
+  failures: Failure[];
+  warnings: string[];
+}
+
+export function checkLinkInputs(olds: Record<string, unknown>, news: Record<string, unknown>): CheckedLink {
+  const r = new InputReader(news);
+  const warnings: string[] = [];
+  const managedInstanceId = readManagedInstance(r);
+  const name = (field: string, what: string, required?: string) => {
+    const v = r.string(field, required ? { required } : {});
+    if (v) for (const e of checkSqlName(v, what)) r.fail(field, e.replace(`${what} `, ''));
+    return v;
+  };
+  const linkName = name('linkName', 'link name', 'the name of the link (the distributed availability group)');
+  const sqlServerAvailabilityGroupName = name(
+    'sqlServerAvailabilityGroupName',
+    'availability group name',
+    'the availability group on SQL Server that the link replicates',
+  );
+  const managedInstanceAvailabilityGroupName = name(
+    'managedInstanceAvailabilityGroupName',
+    'availability group name',
+  );
+  const databaseNames = r.stringArray('databaseNames', { required: 'the databases replicated by the link' });
+  if (databaseNames) {
+    if (databaseNames.length === 0) r.fail('databaseNames', 'must name at least one database');
+    const seen = new Set<string>();
+    for (const d of databaseNames) {
+      if (isUnknown(d)) continue;
+      for (const e of checkDatabaseName(d)) r.fail('databaseNames', `entry '${d}': ${e}`);
+      if (seen.has(d.toLowerCase())) r.fail('databaseNames', `lists '${d}' twice`);
+      seen.add(d.toLowerCase());
+    }
+    if (databaseNames.length > 8) {
+      warnings.push(`${databaseNames.length} databases in one link: Microsoft recommends at most 8 per wave`);
+    }
+  }
+  const sqlServer = readConnection(r, news, 'sqlServer', false);
+  const managedInstanceSql = readConnection(r, news, 'managedInstanceSql', true);
+  const replicationMode = r.oneOf('replicationMode', ['Async', 'Sync'] as const, 'Async');
+  const cutover = r.boolean('cutover', false);
+  const switchToSyncForCutover = r.boolean('switchToSyncForCutover', false);
+  const failoverRoute = r.oneOf('failoverRoute', ['auto', 'breakLink', 'tsqlFailover'] as const, 'auto');
+  const allowDataLoss = r.boolean('allowDataLoss', false);
+  const cleanup = r.oneOf('cleanup', ['none', 'link', 'linkAndAvailabilityGroup'] as const, 'link');
+  const cleanupAfterCutover = r.boolean('cleanupAfterCutover', false);
+  const beforeCutoverDelete = r.oneOf(
+    'beforeCutoverDelete',
+    ['refuse', 'forget', 'breakLink'] as const,
+    'refuse',
+  );
+  if (cutover && replicationMode === 'Async' && switchToSyncForCutover === false) {
+    r.fail(
+      'replicationMode',
+      "is 'Async' but cutover needs synchronous commit: set replicationMode to 'Sync' (switch first, the runbook order), or set switchToSyncForCutover: true to switch as part of the cutover",
+    );
+  }
+  if (allowDataLoss) {
+    warnings.push(
+      'allowDataLoss is true: if the LSN gate does not pass before its deadline, the cutover is FORCED and transactions not yet hardened on the managed instance are LOST',
+    );
+  }
+  const lsnStabilityWindowInMs = r.duration('lsnStabilityWindowInMs', 60_000, 0, DAY);
+  const lsnPollIntervalInMs = r.duration('lsnPollIntervalInMs', 5_000, 10, 10 * MIN);
+  const lsnDeadlineInMs = r.duration('lsnDeadlineInMs', 30 * MIN, 1_000, DAY);
+  if (lsnPollIntervalInMs > lsnStabilityWindowInMs && lsnStabilityWindowInMs > 0) {
+    warnings.push(
+      'lsnPollIntervalInMs is longer than lsnStabilityWindowInMs: the window is observed by fewer than two readings',
+    );
+  }
+  if (lsnDeadlineInMs < lsnStabilityWindowInMs) {
+    r.fail(
+      'lsnDeadlineInMs',
+      'is shorter than lsnStabilityWindowInMs: the gate could never pass; raise the deadline',
+    );
+  }
+  const firstBackupDeadlineInMs = r.duration('firstBackupDeadlineInMs', 60 * MIN, 1_000, 7 * DAY);
+  const operationDeadlineInMs = r.duration('operationDeadlineInMs', 15 * MIN, 1_000, DAY);
+  const pollIntervalInMs = r.duration('pollIntervalInMs', 5_000, 10, 10 * MIN);
+  const armEndpoint = r.string('armEndpoint');
+  if (armEndpoint && !/^https:\/\/[^/?#]+\/?$/i.test(armEndpoint)) {
+    r.fail('armEndpoint', 'must be an https origin such as https://management.azure.com');
+  }
+  const inputs: LinkInputs = {
+    managedInstanceId,
+    linkName,
+    sqlServerAvailabilityGroupName,
+    managedInstanceAvailabilityGroupName,
+    databaseNames,
+    sqlServer,
+    managedInstanceSql,
+    replicationMode,
+    cutover,
+    switchToSyncForCutover,
+    lsnStabilityWindowInMs,
+    lsnPollIntervalInMs,
+    lsnDeadlineInMs,
+    failoverRoute,
+    allowDataLoss,
+    cleanup,
+    cleanupAfterCutover,
+    firstBackupDeadlineInMs,
+    beforeCutoverDelete,
+    operationDeadlineInMs,
+    pollIntervalInMs,
+    armEndpoint,
+  };
+  const normalized: Record<string, unknown> = { ...news };
+  delete normalized.subscriptionId;
+  delete normalized.resourceGroupName;
+  delete normalized.managedInstanceName;
+  const miUnknown = ['managedInstanceId', 'subscriptionId', 'resourceGroupName', 'managedInstanceName'].some(
+    (k) => isUnknown(news[k]),
+  );
+  normalized.managedInstanceId = managedInstanceId ?? (miUnknown ? UNKNOWN : news.managedInstanceId);
+  for (const k of ['replicationMode', 'failoverRoute', 'cleanup', 'beforeCutoverDelete'] as const) {
+    if (inputs[k] !== undefined && !isUnknown(news[k])) normalized[k] = inputs[k];
+  }
+  const failures = [...r.failures, ...createOnlyFailures(olds, normalized, LINK_CREATE_ONLY, 'link')];
+  if (olds.cutover === true && normalized.cutover === false) {
+    failures.push({
+      property: 'cutover',
+      reason:
+        'cutover cannot go back to false: the managed instance took over the databases; fail back with the link tools of SQL Server 2022 outside this resource',
+    });
+  }
+  return { inputs, normalized, failures, warnings };
+}
+
+function readManagedInstance(r: InputReader): string | undefined {
+  if (r.unknown('managedInstanceId')) return undefined;
+  const id = r.string('managedInstanceId');
+  const parts = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'] as const;
+  if (id) {
+    const ref = parseManagedInstanceId(id);
+    if (!ref) {
+      r.fail(
+        'managedInstanceId',
+        'must be an ARM id: /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/managedInstances/<name>',
+      );
+      return undefined;
+    }
+    for (const [field, problem] of validateManagedInstanceRef(ref))
+      r.fail('managedInstanceId', `has a ${field} that ${problem}`);
+    return managedInstanceId(ref);
+  }
+  if (parts.some((p) => r.unknown(p))) return undefined;
+  if (!parts.some((p) => r.has(p))) {
+    r.fail('managedInstanceId', 'is required (or subscriptionId, resourceGroupName and managedInstanceName)');
+    return undefined;
+  }
+  const ref: Partial<ManagedInstanceRef> = {};
+  for (const p of parts) ref[p] = r.string(p, { required: 'with the other parts of the managed instance' });
+  if (!ref.subscriptionId || !ref.resourceGroupName || !ref.managedInstanceName) return undefined;
+  for (const [field, problem] of validateManagedInstanceRef(ref as ManagedInstanceRef))
+    r.fail(field, problem);
+  return managedInstanceId(ref as ManagedInstanceRef);
+}
+
+function readConnection(
+  r: InputReader,
+  news: Record<string, unknown>,
+  field: 'sqlServer' | 'managedInstanceSql',
+  managedInstance: boolean,
+): SqlConnection | undefined {
+  const raw = news[field];
+  if (isUnknown(raw)) return undefined;
+  if (raw === undefined || raw === null) {
+    r.fail(
+      field,
+      `is required: how to connect to ${managedInstance ? 'the managed instance' : 'SQL Server'} (server, authentication)`,
+    );
+    return undefined;
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    r.fail(field, 'must be an object { server, port?, authentication, userName?, password?, … }');
+    return undefined;
+  }
+  const c = new InputReader(raw as Record<string, unknown>);
+  const server = c.string('server', { required: 'host name or address' });
+  const authentication = c.oneOf('authentication', ['sql', 'ntlm', 'entra'] as const, 'sql');
+  const userName = c.string('userName');
+  const password = c.string('password');
+  const domain = c.string('domain');
+  const rawPort = (raw as Record<string, unknown>).port;
+  const port = isUnknown(rawPort) || rawPort === undefined ? undefined : c.duration('port', 1433, 1, 65535);
+  const encryptRaw = (raw as Record<string, unknown>).encrypt;
+  const encrypt: boolean | 'strict' =
+    encryptRaw === 'strict'
+      ? 'strict'
+      : encryptRaw === undefined || isUnknown(encryptRaw)
+        ? true
+        : encryptRaw === true;
+  if (
+    encryptRaw !== undefined &&
+    encryptRaw !== 'strict' &&
+    typeof encryptRaw !== 'boolean' &&
+    !isUnknown(encryptRaw)
+  ) {
+    c.fail('encrypt', "must be true, false or 'strict'");
+  }
+  if (managedInstance && encrypt === false)
+    c.fail('encrypt', 'must stay on: Azure SQL Managed Instance requires encrypted connections');
+  const trustServerCertificate = c.boolean('trustServerCertificate', false) ?? false;
+  const caCertificate = c.string('caCertificate');
+  if (caCertificate && !caCertificate.includes('BEGIN CERTIFICATE'))
+    c.fail('caCertificate', 'must be a PEM certificate');
+  if (authentication === 'sql' || authentication === 'ntlm') {
+    if (!userName && !c.unknown('userName'))
+      c.fail('userName', `is required with ${authentication} authentication`);
+    if (!password && !c.unknown('password'))
+      c.fail('password', `is required with ${authentication} authentication`);
+  }
+  if (authentication === 'ntlm' && !domain && !c.unknown('domain'))
+    c.fail('domain', 'is required with ntlm authentication');
+  const connectTimeoutInMs = c.duration('connectTimeoutInMs', 30_000, 1_000, 10 * MIN);
+  for (const f of c.failures) r.fail(`${field}.${f.property}`, f.reason.slice(f.property.length + 1));
+  if (!server || !authentication) return undefined;
+  return {
+    server,
+    port,
+    authentication,
+    userName,
+    password,
+    domain,
+    encrypt,
+    trustServerCertificate,
+    caCertificate,
+    connectTimeoutInMs,
+  };
+}

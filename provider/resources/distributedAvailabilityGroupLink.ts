@@ -1,0 +1,242 @@
+/**
+ * The DistributedAvailabilityGroupLink dynamic provider: glue between the engine's calls and the pure link
+ * workflow in core/link. SQL sessions and ARM clients are opened per operation and always closed.
+ */
+import { MigrationError } from '../core/errors';
+import { checkLinkInputs, type ReadyLink, type ReplicationMode } from '../core/link/inputs';
+import {
+  type CleanupResult,
+  type CutoverResult,
+  cleanupAfterCutover,
+  cutover,
+  deleteLinkResource,
+  ensureMode,
+  type LinkContext,
+  linkOutputs,
+  observeLink,
+  planCleanup,
+  planCutover,
+  planDeleteBeforeCutover,
+  planModeSwitch,
+  sampleLsns,
+} from '../core/link/workflow';
+import type { LsnSample } from '../core/lsn';
+import { formatPlan, type Step } from '../core/plan';
+import { OperationContext } from '../runtime/context';
+import type { SqlSession as Session } from '../sql/client';
+
+type Props = Record<string, unknown>;
+const KIND = 'DistributedAvailabilityGroupLink';
+
+function parse(news: Props, olds: Props = {}): ReadyLink {
+  const c = checkLinkInputs(olds, news);
+  if (c.failures.length) throw new MigrationError('InvalidInput', c.failures.map((f) => f.reason).join('\n'));
+  return c.inputs as ReadyLink;
+}
+
+function linkId(i: ReadyLink): string {
+  return `${i.managedInstanceId}/distributedAvailabilityGroups/${i.linkName}`;
+}
+
+async function open(
+  i: ReadyLink,
+): Promise<{ op: OperationContext; ctx: LinkContext; close: () => Promise<void> }> {
+  const op = new OperationContext(`[${KIND} ${i.linkName}] `, [
+    i.sqlServer.password,
+    i.managedInstanceSql.password,
+  ]);
+  const { createLinkArm } = require('../azure/dag') as typeof import('../azure/dag');
+  const { SqlSession, sqlServerPort, managedInstanceSqlPort } =
+    require('../sql/client') as typeof import('../sql/client');
+  const arm = createLinkArm({
+    managedInstanceId: i.managedInstanceId,
+    linkName: i.linkName,
+    armEndpoint: i.armEndpoint,
+    pollIntervalInMs: i.pollIntervalInMs,
+    operationDeadlineInMs: i.operationDeadlineInMs,
+    clock: op.clock,
+    log: op.say,
+  });
+  let sqlSession: Session | undefined;
+  try {
+    sqlSession = await SqlSession.open(i.sqlServer, 'SQL Server');
+    const miSession = await SqlSession.open(i.managedInstanceSql, 'the managed instance');
+    const ctx: LinkContext = {
+      arm,
+      sql: sqlServerPort(sqlSession),
+      mi: managedInstanceSqlPort(miSession),
+      clock: op.clock,
+      log: op.say,
+      wait: op.wait,
+    };
+    const s = sqlSession;
+    return { op, ctx, close: async () => void (await Promise.all([s.close(), miSession.close()])) };
+  } catch (e) {
+    await sqlSession?.close();
+    throw op.failure(e);
+  }
+}
+
+type Extra = Partial<CutoverResult & CleanupResult>;
+
+function extraFrom(olds: Props): Extra {
+  const e: Extra = {};
+  if (typeof olds.cutoverAt === 'string') e.cutoverAt = olds.cutoverAt;
+  if (olds.failoverRouteUsed === 'breakLink' || olds.failoverRouteUsed === 'tsqlFailover')
+    e.route = olds.failoverRouteUsed;
+  if (typeof olds.forcedFailover === 'boolean') e.forced = olds.forcedFailover;
+  if (olds.finalLsns && typeof olds.finalLsns === 'object')
+    e.finalLsns = olds.finalLsns as Record<string, string | null>;
+  if (typeof olds.cleanupAt === 'string') e.cleanupAt = olds.cleanupAt;
+  if (typeof olds.droppedLink === 'boolean') e.droppedLink = olds.droppedLink;
+  if (typeof olds.droppedAvailabilityGroup === 'boolean')
+    e.droppedAvailabilityGroup = olds.droppedAvailabilityGroup;
+  return e;
+}
+
+/** Outputs: what is there now, plus the secret connections under their own (secret) names for delete. */
+async function outputs(i: ReadyLink, ctx: LinkContext, extra: Extra, news: Props): Promise<Props> {
+  const o = await observeLink(i, ctx);
+  const bc = /business ?critical/i.test((await ctx.arm.getInstance()).tier ?? '');
+  let samples: LsnSample[] = [];
+  try {
+    samples = await sampleLsns(i, ctx, bc);
+  } catch {
+    samples = i.databaseNames.map((database) => ({ database }));
+  }
+  return {
+    ...linkOutputs(i, o, samples, extra),
+    sqlServer: news.sqlServer,
+    managedInstanceSql: news.managedInstanceSql,
+  };
+}
+
+/** Runs the declared state: cutover (and cleanup if asked), or the declared replication mode. */
+async function converge(i: ReadyLink, ctx: LinkContext, extra: Extra): Promise<Extra> {
+  if (extra.cutoverAt) {
+    if (i.cleanupAfterCutover && !extra.cleanupAt)
+      return { ...extra, ...(await cleanupAfterCutover(i, ctx)) };
+    ctx.log('cutover already done: nothing to change on the link');
+    return extra;
+  }
+  if (i.cutover) {
+    const result = await cutover(i, ctx, extra);
+    const next = { ...extra, ...result };
+    return i.cleanupAfterCutover ? { ...next, ...(await cleanupAfterCutover(i, ctx)) } : next;
+  }
+  await ensureMode(i, ctx, i.replicationMode ?? 'Async');
+  return extra;
+}
+
+async function run<T>(
+  i: ReadyLink,
+  fn: (ctx: LinkContext, op: OperationContext) => Promise<T>,
+  onError: (ctx: LinkContext) => Promise<{ id: string; properties: Props } | undefined>,
+): Promise<T> {
+  const { op, ctx, close } = await open(i);
+  try {
+    return await fn(ctx, op);
+  } catch (e) {
+    const partial = await onError(ctx).catch(() => undefined);
+    throw op.failure(e, partial);
+  } finally {
+    await close();
+  }
+}
+
+export const distributedAvailabilityGroupLink = {
+  async check(olds: Props, news: Props) {
+    const c = checkLinkInputs(olds, news);
+    for (const w of c.warnings) console.log(`[${KIND}] WARNING: ${w}`);
+    return { inputs: c.normalized, failures: c.failures };
+  },
+
+  async diff(_id: string, olds: Props, news: Props) {
+    const c = checkLinkInputs({}, news);
+    const i = c.inputs;
+    const steps: Step[] = [];
+    const done = typeof olds.cutoverAt === 'string';
+    const oldMode = (olds.replicationMode as ReplicationMode | undefined) ?? 'Async';
+    if (!done && i.cutover && olds.cutover !== true) steps.push(...planCutover(i, oldMode));
+    else if (!done && i.replicationMode && i.replicationMode !== oldMode)
+      steps.push(...planModeSwitch(i, i.replicationMode));
+    if (done && i.cleanupAfterCutover && !olds.cleanupAt) steps.push(...planCleanup(i));
+    const settings = Object.keys(c.normalized).filter(
+      (k) =>
+        k !== 'sqlServer' &&
+        k !== 'managedInstanceSql' &&
+        k !== '__provider' &&
+        JSON.stringify(olds[k] ?? null) !== JSON.stringify(c.normalized[k] ?? null),
+    );
+    const connections = ['sqlServer', 'managedInstanceSql'].filter(
+      (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(c.normalized[k] ?? null),
+    );
+    const changes = steps.length > 0 || settings.length > 0 || connections.length > 0;
+    if (changes) {
+      const all = steps.length
+        ? steps
+        : [
+            {
+              action: `record new settings (${[...settings, ...connections].join(', ')}); no change to the link`,
+            },
+          ];
+      console.log(formatPlan(`[${KIND} ${String(news.linkName ?? olds.linkName)}] update plan`, all));
+      if (!done && i.cutover === false)
+        console.log(formatPlan(`[${KIND}] on destroy before cutover`, planDeleteBeforeCutover(i)));
+    }
+    return { changes, replaces: [], deleteBeforeReplace: false };
+  },
+
+  async create(news: Props) {
+    const i = parse(news);
+    const plan: Step[] = i.cutover
+      ? planCutover(i, undefined)
+      : planModeSwitch(i, i.replicationMode ?? 'Async');
+    return run(
+      i,
+      async (ctx, op) => {
+        op.say(formatPlan('create plan (steps already in place are skipped)', plan));
+        const extra = await converge(i, ctx, {});
+        return { id: linkId(i), outs: await outputs(i, ctx, extra, news) };
+      },
+      async (ctx) => {
+        const o = await observeLink(i, ctx);
+        if (!o.link && o.replicas.length === 0) return undefined;
+        return { id: linkId(i), properties: await outputs(i, ctx, {}, news) };
+      },
+    );
+  },
+
+  async update(id: string, olds: Props, news: Props) {
+    const i = parse(news);
+    const extra = extraFrom(olds);
+    return run(
+      i,
+      async (ctx) => {
+        const next = await converge(i, ctx, extra);
+        return { outs: await outputs(i, ctx, next, news) };
+      },
+      async (ctx) => ({ id, properties: await outputs(i, ctx, extra, news) }),
+    );
+  },
+
+  async read(id: string, props: Props) {
+    const i = parse(props);
+    return run(
+      i,
+      async (ctx) => ({ id, props: await outputs(i, ctx, extraFrom(props), props) }),
+      async () => undefined,
+    );
+  },
+
+  async delete(_id: string, props: Props) {
+    const i = parse(props);
+    await run(
+      i,
+      async (ctx) => {
+        await deleteLinkResource(i, ctx, props);
+      },
+      async () => undefined,
+    );
+  },
+};

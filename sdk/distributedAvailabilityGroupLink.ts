@@ -1,0 +1,140 @@
+import * as pulumi from '@pulumi/pulumi';
+import { makeProvider } from './provider';
+
+/** The dynamic provider of DistributedAvailabilityGroupLink (exported for tests and tools that serialize it). */
+export const distributedAvailabilityGroupLinkProvider = makeProvider('distributedAvailabilityGroupLink');
+
+/** How to reach SQL Server or the managed instance with T-SQL. The whole object is stored as a secret. */
+export interface SqlConnectionArgs {
+  server: pulumi.Input<string>;
+  port?: pulumi.Input<number>;
+  /** 'sql' (login + password, default), 'ntlm' (Windows: domain, userName, password) or 'entra' (DefaultAzureCredential). */
+  authentication?: pulumi.Input<'sql' | 'ntlm' | 'entra'>;
+  userName?: pulumi.Input<string>;
+  password?: pulumi.Input<string>;
+  domain?: pulumi.Input<string>;
+  /** Encryption is on by default (required by the managed instance); 'strict' is TDS 8. */
+  encrypt?: pulumi.Input<boolean | 'strict'>;
+  /** Only for test servers: skip certificate validation. Prefer caCertificate. */
+  trustServerCertificate?: pulumi.Input<boolean>;
+  /** PEM of the CA that issued the server certificate (private CAs). */
+  caCertificate?: pulumi.Input<string>;
+  connectTimeoutInMs?: pulumi.Input<number>;
+}
+
+export interface DistributedAvailabilityGroupLinkArgs {
+  /** The managed instance as an ARM id (e.g. from @pulumi/azure-native), or the three parts below. */
+  managedInstanceId?: pulumi.Input<string>;
+  subscriptionId?: pulumi.Input<string>;
+  resourceGroupName?: pulumi.Input<string>;
+  managedInstanceName?: pulumi.Input<string>;
+  /** Name of the existing link (the distributed availability group). Create-only. */
+  linkName: pulumi.Input<string>;
+  /** The availability group on SQL Server that the link replicates. Create-only. */
+  sqlServerAvailabilityGroupName: pulumi.Input<string>;
+  /** The managed instance side's AG name in the link; read from the link when omitted. */
+  managedInstanceAvailabilityGroupName?: pulumi.Input<string>;
+  /** Databases the link replicates. Create-only. */
+  databaseNames: pulumi.Input<pulumi.Input<string>[]>;
+  /** T-SQL connection to the SQL Server primary replica. Secret. */
+  sqlServer: pulumi.Input<SqlConnectionArgs>;
+  /** T-SQL connection to the managed instance. Secret. */
+  managedInstanceSql: pulumi.Input<SqlConnectionArgs>;
+  /** 'Async' (default) or 'Sync'. Changing it switches both sides and verifies them. */
+  replicationMode?: pulumi.Input<'Async' | 'Sync'>;
+  /** The cutover switch: LSN gate, failover, managed instance databases read-write. Irreversible. */
+  cutover?: pulumi.Input<boolean>;
+  /** Let the cutover switch an Async link to Sync first (otherwise set replicationMode 'Sync' beforehand). */
+  switchToSyncForCutover?: pulumi.Input<boolean>;
+  /** How long the LSNs must stay equal and unchanged (default 60 s). */
+  lsnStabilityWindowInMs?: pulumi.Input<number>;
+  /** How often to read the LSNs on both sides (default 5 s). */
+  lsnPollIntervalInMs?: pulumi.Input<number>;
+  /** Deadline of the LSN gate (default 30 min). On timeout the error shows the last LSNs seen. */
+  lsnDeadlineInMs?: pulumi.Input<number>;
+  /** 'auto' (default: T-SQL FAILOVER on SQL Server 2022 CU13+, else break the link), 'breakLink', 'tsqlFailover'. */
+  failoverRoute?: pulumi.Input<'auto' | 'breakLink' | 'tsqlFailover'>;
+  /** Consent to fail over when the LSN gate does not pass: transactions not on the MI are LOST. Default false. */
+  allowDataLoss?: pulumi.Input<boolean>;
+  /** What cleanup may drop on SQL Server after cutover: 'none', 'link' (the DAG, default), 'linkAndAvailabilityGroup'. */
+  cleanup?: pulumi.Input<'none' | 'link' | 'linkAndAvailabilityGroup'>;
+  /** Run the cleanup during up right after the cutover instead of on destroy. */
+  cleanupAfterCutover?: pulumi.Input<boolean>;
+  /** Deadline for the managed instance's first full backup, which cleanup waits for (default 60 min). */
+  firstBackupDeadlineInMs?: pulumi.Input<number>;
+  /** Destroy before cutover: 'refuse' (default), 'forget' (stack only), 'breakLink' (break it, SQL Server stays primary). */
+  beforeCutoverDelete?: pulumi.Input<'refuse' | 'forget' | 'breakLink'>;
+  /** Deadline of each Azure operation and verification (default 15 min). */
+  operationDeadlineInMs?: pulumi.Input<number>;
+  /** Poll interval of Azure operations and verifications (default 5 s). */
+  pollIntervalInMs?: pulumi.Input<number>;
+  armEndpoint?: pulumi.Input<string>;
+}
+
+export interface LinkDatabaseState {
+  databaseName: string;
+  sqlServerLastHardenedLsn: string | null;
+  sqlServerEndOfLogLsn: string | null;
+  managedInstanceLastHardenedLsn: string | null;
+  lagLsn: string | null;
+}
+
+/**
+ * The Managed Instance link of a migration: the sync switch, the LSN-gated cutover and the cleanup on
+ * SQL Server, for an existing link (distributed availability group).
+ */
+export class DistributedAvailabilityGroupLink extends pulumi.dynamic.Resource {
+  declare readonly managedInstanceId: pulumi.Output<string>;
+  declare readonly linkName: pulumi.Output<string>;
+  declare readonly managedInstanceAvailabilityGroupName: pulumi.Output<string | null>;
+  declare readonly linkState: pulumi.Output<string>;
+  declare readonly instanceLinkRole: pulumi.Output<string | null>;
+  declare readonly partnerLinkRole: pulumi.Output<string | null>;
+  declare readonly managedInstanceReplicationMode: pulumi.Output<string | null>;
+  declare readonly sqlServerReplicationMode: pulumi.Output<string | null>;
+  declare readonly databases: pulumi.Output<LinkDatabaseState[]>;
+  declare readonly cutoverAt: pulumi.Output<string | null>;
+  declare readonly failoverRouteUsed: pulumi.Output<string | null>;
+  declare readonly forcedFailover: pulumi.Output<boolean>;
+  declare readonly finalLsns: pulumi.Output<Record<string, string | null> | null>;
+  declare readonly cleanupDone: pulumi.Output<boolean>;
+  declare readonly cleanupAt: pulumi.Output<string | null>;
+
+  constructor(name: string, args: DistributedAvailabilityGroupLinkArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs = {
+      linkState: undefined,
+      instanceLinkRole: undefined,
+      partnerLinkRole: undefined,
+      managedInstanceReplicationMode: undefined,
+      sqlServerReplicationMode: undefined,
+      databases: undefined,
+      cutoverAt: undefined,
+      failoverRouteUsed: undefined,
+      forcedFailover: undefined,
+      finalLsns: undefined,
+      cleanupDone: undefined,
+      cleanupAt: undefined,
+    };
+    super(
+      distributedAvailabilityGroupLinkProvider,
+      name,
+      {
+        managedInstanceAvailabilityGroupName: undefined,
+        ...outputs,
+        ...args,
+        sqlServer: pulumi.secret(args.sqlServer),
+        managedInstanceSql: pulumi.secret(args.managedInstanceSql),
+      },
+      {
+        ...opts,
+        additionalSecretOutputs: [
+          ...(opts?.additionalSecretOutputs ?? []),
+          'sqlServer',
+          'managedInstanceSql',
+        ],
+      },
+      'pulumi-sqlmi-migration',
+      'DistributedAvailabilityGroupLink',
+    );
+  }
+}
