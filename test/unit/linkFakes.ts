@@ -1,0 +1,130 @@
+import type { Clock } from '../../provider/core/clock';
+import type { ReplicationMode } from '../../provider/core/link/inputs';
+import type {
+  AvailabilityMode,
+  LinkArmPort,
+  LinkView,
+  ManagedInstanceSqlPort,
+  ReplicaRow,
+  ServerInfo,
+  SqlServerPort,
+} from '../../provider/core/link/ports';
+
+/** One in-memory link world behind the three ports; the test moves LSNs and records calls. */
+export class FakeLinkWorld {
+  calls: string[] = [];
+  version: ServerInfo = { productVersion: '16.0.4125.3', productUpdateLevel: 'CU13' };
+  tier = 'GeneralPurpose';
+  link?: LinkView = {
+    replicationMode: 'Async',
+    instanceLinkRole: 'Secondary',
+    partnerLinkRole: 'Primary',
+    instanceAvailabilityGroupName: 'MI_AG',
+    databases: [],
+  };
+  sqlModes: Record<string, AvailabilityMode> = { AG1: 'ASYNCHRONOUS_COMMIT', MI_AG: 'ASYNCHRONOUS_COMMIT' };
+  dagOnSql = true;
+  agOnSql = true;
+  agDatabases = ['Sales'];
+  sqlLsn = 1000n;
+  miLsn = 1000n;
+  /** LSN units the workload adds per read while running. */
+  workload = 0n;
+  replicating = true;
+  miState: Record<string, { state: string; readOnly: boolean }> = {
+    Sales: { state: 'ONLINE', readOnly: true },
+  };
+  backups: Record<string, string> = {};
+  constructor(private readonly clock: Clock) {}
+
+  count(c: string) {
+    return this.calls.filter((x) => x === c).length;
+  }
+
+  /** Reads of the LSNs so far; `stopWorkloadAfter` stops the workload after that many reads. */
+  reads = 0;
+  stopWorkloadAfter?: number;
+  /** Number of backup reads after which the MI reports its first full backup. */
+  backupAfter?: number;
+  private backupReads = 0;
+
+  private tick() {
+    this.reads++;
+    if (this.stopWorkloadAfter !== undefined && this.reads > this.stopWorkloadAfter) this.workload = 0n;
+    this.sqlLsn += this.workload;
+    if (this.replicating) this.miLsn = this.sqlLsn;
+  }
+
+  private makeReadWrite() {
+    for (const k of Object.keys(this.miState)) this.miState[k] = { state: 'ONLINE', readOnly: false };
+  }
+
+  arm: LinkArmPort = {
+    getInstance: async () => ({ tier: this.tier }),
+    getLink: async () => (this.link ? { ...this.link } : undefined),
+    setReplicationMode: async (mode: ReplicationMode) => {
+      this.calls.push(`arm.mode:${mode}`);
+      if (this.link) this.link.replicationMode = mode;
+    },
+    deleteLink: async () => {
+      this.calls.push('arm.delete');
+      this.link = undefined;
+      this.replicating = false;
+      this.makeReadWrite();
+    },
+    failover: async (type) => {
+      this.calls.push(`arm.failover:${type}`);
+      if (this.link) this.link = { ...this.link, instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' };
+      this.makeReadWrite();
+    },
+  };
+
+  sql: SqlServerPort = {
+    info: async () => this.version,
+    dagReplicas: async (): Promise<ReplicaRow[]> =>
+      this.dagOnSql
+        ? Object.entries(this.sqlModes).map(([name, mode]) => ({
+            agName: 'DAG',
+            replicaServerName: name,
+            availabilityMode: mode,
+          }))
+        : [],
+    setDagMode: async (_dag, a, b, mode) => {
+      this.calls.push(`sql.mode:${mode}`);
+      this.sqlModes[a] = mode;
+      this.sqlModes[b] = mode;
+    },
+    lsns: async () => {
+      this.tick();
+      return { endOfLog: this.sqlLsn, hardened: this.sqlLsn };
+    },
+    failover: async () => {
+      this.calls.push('sql.failover');
+      if (this.link) this.link = { ...this.link, instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' };
+      this.makeReadWrite();
+    },
+    availabilityGroup: async (name) => {
+      if (name === 'DAG') return this.dagOnSql ? { distributed: true } : undefined;
+      return this.agOnSql ? { distributed: false } : undefined;
+    },
+    availabilityGroupUsage: async () => ({ databases: this.agDatabases, dagCount: this.dagOnSql ? 1 : 0 }),
+    dropAvailabilityGroup: async (name) => {
+      this.calls.push(`sql.drop:${name}`);
+      if (name === 'DAG') this.dagOnSql = false;
+      else this.agOnSql = false;
+    },
+    close: async () => undefined,
+  };
+
+  mi: ManagedInstanceSqlPort = {
+    lsns: async () => [{ hardened: this.replicating || !this.link ? this.miLsn : this.miLsn, primary: true }],
+    databaseState: async (db) => this.miState[db],
+    firstFullBackup: async (db) => {
+      this.backupReads++;
+      if (this.backupAfter !== undefined && this.backupReads > this.backupAfter)
+        this.backups[db] ??= '2026-01-05T09:10:00Z';
+      return this.backups[db];
+    },
+    close: async () => undefined,
+  };
+}
