@@ -22,7 +22,7 @@ import {
 } from '../core/link/workflow';
 import type { LsnSample } from '../core/lsn';
 import { formatPlan, type Step } from '../core/plan';
-import { OperationContext } from '../runtime/context';
+import { OperationContext, plain, withProvider } from '../runtime/context';
 import type { SqlSession as Session } from '../sql/client';
 
 type Props = Record<string, unknown>;
@@ -202,7 +202,7 @@ export const distributedAvailabilityGroupLink = {
       async (ctx) => {
         const o = await observeLink(i, ctx);
         if (!o.link && o.replicas.length === 0) return undefined;
-        return { id: linkId(i), properties: await outputs(i, ctx, {}, news) };
+        return { id: linkId(i), properties: withProvider(await outputs(i, ctx, {}, news), news) };
       },
     );
   },
@@ -216,7 +216,7 @@ export const distributedAvailabilityGroupLink = {
         const next = await converge(i, ctx, extra);
         return { outs: await outputs(i, ctx, next, news) };
       },
-      async (ctx) => ({ id, properties: await outputs(i, ctx, extra, news) }),
+      async (ctx) => ({ id, properties: withProvider(await outputs(i, ctx, extra, news), news) }),
     );
   },
 

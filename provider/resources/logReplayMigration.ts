@@ -19,7 +19,7 @@ import {
 } from '../core/lrs/workflow';
 import { formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
-import { OperationContext } from '../runtime/context';
+import { OperationContext, plain, withProvider } from '../runtime/context';
 
 type Props = Record<string, unknown>;
 type Ready = LrsInputs & { managedInstanceId: string; databaseName: string };
@@ -119,9 +119,10 @@ export const logReplayMigration = {
     const started = op.clock.now();
     try {
       const o = await converge(i, lrs);
-      return { id: databaseId(i), outs: outputs(i, o, { startedAt: iso(started) }, op.clock.now()) };
+      return { id: databaseId(i), outs: plain(outputs(i, o, { startedAt: iso(started) }, op.clock.now())) };
     } catch (e) {
-      throw op.failure(e, await partial(i, lrs, { startedAt: iso(started) }, op.clock.now()));
+      const p = await partial(i, lrs, { startedAt: iso(started) }, op.clock.now());
+      throw op.failure(e, p && { id: p.id, properties: withProvider(p.properties, news) });
     }
   },
 
@@ -144,9 +145,10 @@ export const logReplayMigration = {
         }
       }
       const o = await converge(i, lrs);
-      return { outs: outputs(i, o, olds, op.clock.now()) };
+      return { outs: plain(outputs(i, o, olds, op.clock.now())) };
     } catch (e) {
-      throw op.failure(e, (await partial(i, lrs, olds, op.clock.now())) ?? { id, properties: olds });
+      const p = (await partial(i, lrs, olds, op.clock.now())) ?? { id, properties: olds };
+      throw op.failure(e, { id: p.id, properties: withProvider(p.properties, news) });
     }
   },
 
@@ -155,7 +157,7 @@ export const logReplayMigration = {
     const { op, lrs } = context(i);
     try {
       const o = await observe(lrs);
-      return { id, props: { ...outputs(i, o, props, op.clock.now()) } };
+      return { id, props: plain(outputs(i, o, props, op.clock.now())) };
     } catch (e) {
       throw op.failure(e);
     }
