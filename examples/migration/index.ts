@@ -9,7 +9,11 @@
  *   pulumi config set --path 'lrs[0].complete' true        # the cutover, reviewed in `pulumi preview`
  */
 import * as pulumi from '@pulumi/pulumi';
-import { DistributedAvailabilityGroupLink, LogReplayMigration, type SqlConnectionArgs } from 'pulumi-sqlmi-migration';
+import {
+  DistributedAvailabilityGroupLink,
+  LogReplayMigration,
+  type SqlConnectionArgs,
+} from 'pulumi-sqlmi-migration';
 
 interface LrsConfig {
   databaseName: string;

@@ -29,7 +29,8 @@ export class OperationContext {
     this.log.info(`FAILED: ${text}`);
     const err = new Error(text);
     if (e instanceof MigrationError) Object.assign(err, { code: e.code });
-    if (partial) Object.assign(err, { id: partial.id, properties: plain(partial.properties), reasons: [text] });
+    if (partial)
+      Object.assign(err, { id: partial.id, properties: plain(partial.properties), reasons: [text] });
     return err;
   }
 }
@@ -43,6 +44,9 @@ export function plain<T extends Record<string, unknown>>(value: T): T {
 }
 
 /** Partial-failure properties need `__provider` too, or a later read/delete cannot load the provider. */
-export function withProvider(properties: Record<string, unknown>, inputs: Record<string, unknown>): Record<string, unknown> {
+export function withProvider(
+  properties: Record<string, unknown>,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
   return inputs.__provider === undefined ? properties : { ...properties, __provider: inputs.__provider };
 }

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createLrsArm } from '../../provider/azure/lrs';
-import { createBackupStorage } from '../../provider/storage/blob';
 import { checkContainerUri } from '../../provider/core/storageUri';
+import { createBackupStorage } from '../../provider/storage/blob';
 
 const miId = process.env.SQLMI_LIVE_MANAGED_INSTANCE_ID;
 

@@ -37,7 +37,7 @@ const raw = (over: Record<string, unknown> = {}) => ({
 
 function setup(over: Record<string, unknown> = {}) {
   const clock = new FakeClock();
-  const world = new FakeLinkWorld(clock);
+  const world = new FakeLinkWorld();
   const lines: string[] = [];
   const ctx: LinkContext = {
     arm: world.arm,

@@ -1,4 +1,3 @@
-import type { Clock } from '../../provider/core/clock';
 import type { ReplicationMode } from '../../provider/core/link/inputs';
 import type {
   AvailabilityMode,
@@ -35,7 +34,6 @@ export class FakeLinkWorld {
     Sales: { state: 'ONLINE', readOnly: true },
   };
   backups: Record<string, string> = {};
-  constructor(private readonly clock: Clock) {}
 
   count(c: string) {
     return this.calls.filter((x) => x === c).length;

@@ -1,0 +1,178 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  BlobServiceClient,
+  type ContainerClient,
+  ContainerSASPermissions,
+  generateBlobSASQueryParameters,
+  SASProtocol,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+
+/**
+ * Real Azurite (blob service only) as a child process on 127.0.0.1, in memory, with the well-known
+ * development account. Used as the Azure Storage account that holds the backups LRS restores.
+ */
+
+export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
+/** The well-known key of Azurite's development account (public, documented by Microsoft). */
+export const AZURITE_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface AzuriteOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  /** Node.js binary to run Azurite with (Azurite 3.37 needs Node 22); default: this one if it is 22+. */
+  nodePath?: string;
+  /** How long to wait for Azurite to listen (real ms, default 20000). */
+  startTimeoutMs?: number;
+  /** Pass --loose (accept unsupported headers and parameters). */
+  loose?: boolean;
+}
+
+export interface SasOptions {
+  container: string;
+  /** Container SAS permissions, e.g. 'rl' (what LRS needs), 'r', 'racwdl'. Ignored with storedPolicy. */
+  permissions?: string;
+  /** Default: one day from now (real time: Azurite checks it against the wall clock). */
+  expiresOn?: Date;
+  startsOn?: Date;
+  /** Name of a stored access policy (`si=`) that carries permissions and expiry instead. */
+  storedPolicy?: string;
+  /** Default 'https,http' (a SAS used over Azurite's http needs http allowed). */
+  protocol?: 'https' | 'https,http';
+}
+
+export class Azurite {
+  readonly accountName = AZURITE_ACCOUNT_NAME;
+  readonly accountKey = AZURITE_ACCOUNT_KEY;
+  readonly credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY);
+  readonly serviceClient: BlobServiceClient;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    /** `http://127.0.0.1:<port>/devstoreaccount1` */
+    readonly blobEndpoint: string,
+    readonly port: number,
+  ) {
+    this.serviceClient = new BlobServiceClient(blobEndpoint, this.credential);
+  }
+
+  /** Starts Azurite and waits until it listens (or fails with its output after the deadline). */
+  static async start(options: AzuriteOptions = {}): Promise<Azurite> {
+    const main = require.resolve('azurite/dist/src/blob/main.js');
+    const args = [
+      main,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(options.port ?? 0),
+      '--inMemoryPersistence',
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+      '--silent',
+      ...(options.loose ? ['--loose'] : []),
+    ];
+    const child = spawn(options.nodePath ?? resolveNode22(), args, {
+      cwd: tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`Azurite did not listen within ${options.startTimeoutMs ?? 20_000} ms:\n${output}`));
+      }, options.startTimeoutMs ?? 20_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const m = /successfully listens on http:\/\/[^:\s]+:(\d+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`Azurite exited (${code ?? signal}) before listening:\n${output}`));
+      });
+    });
+    child.stdout?.removeAllListeners('data');
+    child.stderr?.removeAllListeners('data');
+    child.stdout?.resume();
+    child.stderr?.resume();
+    return new Azurite(child, `http://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`, port);
+  }
+
+  /** URL of a container (optionally a folder inside it), as `storageContainerUri` takes it. */
+  containerUrl(container: string, folder?: string): string {
+    const base = `${this.blobEndpoint}/${encodeURIComponent(container)}`;
+    return folder ? `${base}/${folder.split('/').map(encodeURIComponent).join('/')}` : base;
+  }
+
+  /** Creates a container if it does not exist. */
+  async createContainer(container: string): Promise<ContainerClient> {
+    const client = this.serviceClient.getContainerClient(container);
+    await client.createIfNotExists();
+    return client;
+  }
+
+  /** Sets a stored access policy (signed identifier) on a container. */
+  async createStoredPolicy(
+    container: string,
+    id: string,
+    permissions: string,
+    expiresOn: Date,
+  ): Promise<void> {
+    await this.serviceClient.getContainerClient(container).setAccessPolicy(undefined, [
+      {
+        id,
+        accessPolicy: { permissions: ContainerSASPermissions.parse(permissions).toString(), expiresOn },
+      },
+    ]);
+  }
+
+  /** A container SAS (query string without the leading '?'), signed with the account key. */
+  makeSas(options: SasOptions): string {
+    const protocol = options.protocol === 'https' ? SASProtocol.Https : SASProtocol.HttpsAndHttp;
+    const values = options.storedPolicy
+      ? { containerName: options.container, identifier: options.storedPolicy, protocol }
+      : {
+          containerName: options.container,
+          permissions: ContainerSASPermissions.parse(options.permissions ?? 'rl'),
+          expiresOn: options.expiresOn ?? new Date(Date.now() + 24 * 60 * 60 * 1000),
+          startsOn: options.startsOn,
+          protocol,
+        };
+    return generateBlobSASQueryParameters(values, this.credential).toString();
+  }
+
+  /** Stops Azurite (SIGTERM, SIGKILL after 5 s). */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+/** This Node if it is 22+, else the project's Node 22 (node_modules/.bin/node, from the `node` package). */
+function resolveNode22(): string {
+  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
+  const azuriteDir = path.dirname(require.resolve('azurite/package.json'));
+  const candidate = path.join(azuriteDir, '..', '.bin', 'node');
+  if (existsSync(candidate)) return candidate;
+  throw new Error('Azurite 3.37 needs Node.js 22: install the `node` devDependency or pass nodePath.');
+}

@@ -1,0 +1,231 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { RouteFamily } from './arm/context';
+import type { Faults } from './arm/faults';
+import type { RequestLog } from './arm/requestLog';
+import { dagRoutes } from './arm/routes/dag';
+import { registerSqlServerControlRoutes, registerStorageControlRoutes } from './arm/routes/sandbox';
+import { ArmServer } from './arm/server';
+import { Azurite, type SasOptions } from './azurite';
+import { type LinkSandbox, type LinkSandboxOptions, startLinkSandbox } from './link';
+import type { SqlEndpoint } from './sql/endpoint';
+import type { TdsServer } from './tds/types';
+import { SimSqlServer } from './world/backups';
+import { SimClock } from './world/clock';
+import type { ManagedInstance, ManagedInstanceInit } from './world/instances';
+import type { LinkWorld } from './world/link';
+import type { LrsOptions } from './world/lrs';
+import { World, type WorldTimings } from './world/world';
+
+/**
+ * The local sandbox: real Azurite (storage), the ARM stand-in (Microsoft.Sql + a managed identity token
+ * endpoint) and the simulated world (managed instances, LRS, a SQL Server writing backups), sharing one clock.
+ * See sandbox/README.md for the control surface and scenario scripting.
+ */
+
+export const SANDBOX_SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
+export const SANDBOX_RESOURCE_GROUP = 'rg-sandbox';
+export const SANDBOX_INSTANCE = 'sqlmi-sandbox';
+export const SANDBOX_CONTAINER = 'migration';
+
+export interface SandboxOptions {
+  /** Simulated ms per real ms (default 1; 0 freezes time, then only `world.clock.advance` moves it). */
+  speed?: number;
+  /** Simulated start time (ms since epoch). */
+  startMs?: number;
+  timings?: Partial<WorldTimings>;
+  lrs?: Partial<LrsOptions>;
+  /** Retry-After (s) of running operations (default 1; 0 lets clients poll at their own interval). */
+  retryAfterSeconds?: number;
+  /** Container the SQL Server writes backups to (created at start). */
+  container?: string;
+  /** Managed instances to create (default: one General Purpose instance, SANDBOX_INSTANCE). */
+  instances?: ManagedInstanceInit[];
+  /** Let every SimSqlServer upload nudge the LRS (a scan right after it, at that simulated time). Default true. */
+  scanOnUpload?: boolean;
+  /** More ARM route families (e.g. the Managed Instance link). */
+  routes?: RouteFamily[];
+  /** Managed Instance link settings (SQL Server version, logins, seeding/backup delays …); see world/link.ts. */
+  link?: LinkSandboxOptions['link'];
+}
+
+export interface SandboxStorage {
+  azurite: Azurite;
+  /** `http://127.0.0.1:<port>/devstoreaccount1` */
+  blobEndpoint: string;
+  accountName: string;
+  accountKey: string;
+  /** The backup container. */
+  container: string;
+  /** URL of the backup container, or of a folder in it (`storageContainerUri`). */
+  containerUrl(folder?: string): string;
+  /** A container SAS (no leading '?'); the container defaults to the backup container. */
+  makeSas(options?: Partial<SasOptions>): string;
+  createContainer(name: string): Promise<ContainerClient>;
+}
+
+export interface Sandbox {
+  world: World;
+  clock: SimClock;
+  /** The default (first) managed instance. */
+  instance: ManagedInstance;
+  arm: {
+    server: ArmServer;
+    /** `https://127.0.0.1:<port>` (SQLMI_ARM_ENDPOINT) */
+    url: string;
+    /** PEM to trust for `url`. */
+    ca: string;
+    /** The CA written to a file (NODE_EXTRA_CA_CERTS). */
+    caFile: string;
+    requests: RequestLog;
+    faults: Faults;
+  };
+  storage: SandboxStorage;
+  sqlServer: SimSqlServer;
+  /** Managed Instance link control surface (workload, lag, replication, LSNs, versions, snapshot). */
+  link: LinkWorld;
+  /** TDS stand-in answering as SQL Server (TLS; trust `tdsCa`). */
+  sqlServerTds: TdsServer;
+  /** TDS stand-in answering as the default managed instance (TLS required). */
+  miTds: TdsServer;
+  /** SQL logins the two TDS stand-ins accept. */
+  logins: LinkSandbox['logins'];
+  /** PEM to trust for both TDS stand-ins. */
+  tdsCa: string;
+  /** What each TDS stand-in executed (`executed`, `changes()`). */
+  sqlEndpoints: { sqlServer: SqlEndpoint; managedInstance: SqlEndpoint };
+  /** The variables a provider process needs (see env()). */
+  envOverrides(): Record<string, string>;
+  /**
+   * `base` (default process.env) with the sandbox variables set and the ones that would make
+   * DefaultAzureCredential pick another identity source removed: the environment to spawn a provider with.
+   */
+  env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+/** Variables that would steer DefaultAzureCredential to another managed identity source or credential. */
+const CONFLICTING_ENV = [
+  'IDENTITY_SERVER_THUMBPRINT',
+  'MSI_ENDPOINT',
+  'MSI_SECRET',
+  'IMDS_ENDPOINT',
+  'AZURE_FEDERATED_TOKEN_FILE',
+];
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    cleanups.length = 0;
+  };
+  try {
+    const azurite = await Azurite.start();
+    cleanups.push(() => azurite.stop());
+    const container = options.container ?? SANDBOX_CONTAINER;
+    await azurite.createContainer(container);
+
+    const clock = new SimClock({ speed: options.speed, startMs: options.startMs });
+    const world = new World({
+      clock,
+      timings: options.timings,
+      lrs: options.lrs,
+      storage: {
+        accountName: azurite.accountName,
+        accountKey: azurite.accountKey,
+        managedIdentityHasAccess: true,
+      },
+    });
+    const inits = options.instances ?? [
+      {
+        subscriptionId: SANDBOX_SUBSCRIPTION_ID,
+        resourceGroup: SANDBOX_RESOURCE_GROUP,
+        name: SANDBOX_INSTANCE,
+      },
+    ];
+    const [instance] = inits.map((init) => world.addManagedInstance(init));
+
+    const sqlServer = new SimSqlServer({
+      clock,
+      blobEndpoint: azurite.blobEndpoint,
+      accountName: azurite.accountName,
+      accountKey: azurite.accountKey,
+      container,
+    });
+    if (options.scanOnUpload ?? true) sqlServer.onUpload(() => world.tick());
+
+    const link = await startLinkSandbox({ world, managedInstance: instance, link: options.link });
+    cleanups.push(() => link.stop());
+
+    const server = await ArmServer.start({
+      world,
+      retryAfterSeconds: options.retryAfterSeconds,
+      routes: [dagRoutes(link.link), ...(options.routes ?? [])],
+    });
+    cleanups.push(() => server.stop());
+    registerSqlServerControlRoutes(server.router, sqlServer);
+    registerStorageControlRoutes(server.router, (o) => azurite.makeSas(o));
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'sqlmi-sandbox-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const caFile = path.join(dir, 'arm-ca.pem');
+    writeFileSync(caFile, server.ca);
+
+    const envOverrides = (base: NodeJS.ProcessEnv = process.env): Record<string, string> => ({
+      ...server.credentialEnv(),
+      NODE_EXTRA_CA_CERTS: withExtraCa(base.NODE_EXTRA_CA_CERTS, caFile, dir),
+      SQLMI_ARM_ENDPOINT: server.url,
+    });
+
+    return {
+      world,
+      clock,
+      instance,
+      arm: {
+        server,
+        url: server.url,
+        ca: server.ca,
+        caFile,
+        requests: server.requests,
+        faults: server.faults,
+      },
+      storage: {
+        azurite,
+        blobEndpoint: azurite.blobEndpoint,
+        accountName: azurite.accountName,
+        accountKey: azurite.accountKey,
+        container,
+        containerUrl: (folder) => azurite.containerUrl(container, folder),
+        makeSas: (o = {}) => azurite.makeSas({ container, ...o }),
+        createContainer: (name) => azurite.createContainer(name),
+      },
+      sqlServer,
+      link: link.link,
+      sqlServerTds: link.sqlServerTds,
+      miTds: link.miTds,
+      logins: link.logins,
+      tdsCa: link.ca,
+      sqlEndpoints: { sqlServer: link.sqlServer, managedInstance: link.managedInstance },
+      envOverrides: () => envOverrides(),
+      env: (base = process.env) => {
+        const env: NodeJS.ProcessEnv = { ...base };
+        for (const name of CONFLICTING_ENV) delete env[name];
+        return { ...env, ...envOverrides(base) };
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** NODE_EXTRA_CA_CERTS takes one file: when one is set already, a file with both is written. */
+function withExtraCa(existing: string | undefined, caFile: string, dir: string): string {
+  if (!existing || existing === caFile || !existsSync(existing)) return caFile;
+  const combined = path.join(dir, 'extra-ca.pem');
+  writeFileSync(combined, `${readFileSync(existing, 'utf8').trim()}\n${readFileSync(caFile, 'utf8')}`);
+  return combined;
+}

@@ -1,0 +1,318 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { SqlManagementClient } from '@azure/arm-sql';
+import { type Sandbox, startSandbox } from '../../sandbox';
+import {
+  ARM_SCOPE,
+  armClient,
+  COLLATION,
+  errorCode,
+  lrsDatabase,
+  rawRequest,
+  rejection,
+  whileAdvancing,
+} from './helpers';
+
+/** The ARM stand-in, driven with the real @azure/arm-sql client and the real DefaultAzureCredential. */
+describe('sandbox ARM stand-in', function () {
+  this.timeout(60_000);
+  let sb: Sandbox;
+  let client: SqlManagementClient;
+  let rg: string;
+  let mi: string;
+  let base: string;
+
+  before(async () => {
+    sb = await startSandbox({
+      speed: 0,
+      retryAfterSeconds: 0,
+      timings: { lrsStartMs: 5_000, dropDatabaseMs: 20_000 },
+    });
+    client = armClient(sb);
+    rg = sb.instance.resourceGroup;
+    mi = sb.instance.name;
+    base = `/subscriptions/${sb.instance.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Sql/managedInstances/${mi}`;
+    sb.sqlServer.addDatabase('armdb');
+    await sb.sqlServer.backupFull('armdb');
+  });
+
+  after(async () => {
+    await sb?.stop();
+  });
+
+  beforeEach(() => {
+    sb.arm.faults.clear();
+  });
+
+  it('serves the managed instance to the SDK with a token from DefaultAzureCredential', async () => {
+    const before = sb.arm.server.tokens.requestCount;
+    const instance = await client.managedInstances.get(rg, mi);
+    assert.equal(instance.name, mi);
+    assert.equal(instance.type, 'Microsoft.Sql/managedInstances');
+    assert.equal(instance.sku?.tier, 'GeneralPurpose');
+    assert.equal(instance.state, 'Ready');
+    assert.ok(
+      sb.arm.server.tokens.requestCount >= before,
+      'token endpoint used (or its token cached by MSAL)',
+    );
+    assert.ok(sb.arm.server.tokens.requestCount > 0);
+  });
+
+  it('answers 401 with WWW-Authenticate without a valid token, and for a wrong audience', async () => {
+    const none = await rawRequest(sb, 'GET', `${base}?api-version=2023-08-01`, { token: null });
+    assert.equal(none.status, 401);
+    assert.equal(errorCode(none.body), 'AuthenticationFailed');
+    assert.match(
+      String(none.headers['www-authenticate']),
+      /^Bearer authorization_uri=".+", error="invalid_token"/,
+    );
+    const foreign = await rawRequest(sb, 'GET', `${base}?api-version=2023-08-01`, {
+      token: 'eyJ.not.issued',
+    });
+    assert.equal(errorCode(foreign.body), 'InvalidAuthenticationToken');
+    // Without credentialScopes the SDK asks for "<endpoint>/.default": ARM refuses that audience.
+    const noScopes = armClient(sb, { credentialScopes: undefined });
+    const err = await rejection(noScopes.managedInstances.get(rg, mi));
+    assert.equal(err.statusCode, 401);
+    assert.equal(err.code, 'InvalidAuthenticationTokenAudience');
+  });
+
+  it('requires api-version but accepts any, and records it', async () => {
+    const missing = await rawRequest(sb, 'GET', base);
+    assert.equal(missing.status, 400);
+    assert.equal(errorCode(missing.body), 'MissingApiVersionParameter');
+    const odd = await rawRequest(sb, 'GET', `${base}?api-version=2099-01-01-preview`);
+    assert.equal(odd.status, 200);
+    assert.ok(sb.arm.requests.apiVersions()['2099-01-01-preview'] >= 1);
+  });
+
+  it('answers 404 with the ARM shapes', async () => {
+    const db = await rejection(client.managedDatabases.get(rg, mi, 'nosuchdb'));
+    assert.equal(db.statusCode, 404);
+    assert.equal(db.code, 'ResourceNotFound');
+    const parent = await rejection(client.managedDatabases.get(rg, 'nosuchmi', 'db'));
+    assert.equal(parent.code, 'ParentResourceNotFound');
+    const instance = await rejection(client.managedInstances.get(rg, 'nosuchmi'));
+    assert.equal(instance.code, 'ResourceNotFound');
+    const group = await rejection(client.managedInstances.get('nosuchrg', mi));
+    assert.equal(group.code, 'ResourceGroupNotFound');
+    const details = await rawRequest(
+      sb,
+      'GET',
+      `${base}/databases/nosuchdb/restoreDetails/Default?api-version=2022-05-01-preview`,
+    );
+    assert.equal(details.status, 404);
+    assert.equal(errorCode(details.body), 'ParentResourceNotFound');
+  });
+
+  it('matches resource names case-insensitively', async () => {
+    const instance = await client.managedInstances.get(rg.toUpperCase(), mi.toUpperCase());
+    assert.equal(instance.name, mi);
+  });
+
+  it('validates a RestoreExternalBackup PUT like Azure', async () => {
+    const good: Record<string, unknown> = { ...lrsDatabase(sb, 'armdb') };
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['LocationRequired', { properties: { ...props(good) } }],
+      ['MissingStorageContainerUri', body(good, { storageContainerUri: undefined })],
+      ['MissingStorageContainerSasToken', body(good, { storageContainerSasToken: undefined })],
+      ['MissingCollation', body(good, { collation: undefined })],
+      ['AutoCompleteMissingLastBackupName', body(good, { autoCompleteRestore: true })],
+      ['LastBackupNameHasNewline', body(good, { autoCompleteRestore: true, lastBackupName: 'log\n1.bak' })],
+      ['InvalidDatabaseCreateOrUpdateRequest', body(good, { storageContainerIdentity: 'ManagedIdentity' })],
+      [
+        'InvalidDatabaseCreateOrUpdateRequest',
+        body(good, { storageContainerUri: sb.storage.containerUrl('backups') }),
+      ],
+      ['InvalidRequestContent', body(good, { autoCompleteRestore: 'yes' })],
+    ];
+    for (const [code, payload] of cases) {
+      const res = await rawRequest(sb, 'PUT', `${base}/databases/invalid?api-version=2022-05-01-preview`, {
+        body: payload,
+      });
+      assert.equal(res.status, 400, `${code}: ${JSON.stringify(res.body)}`);
+      assert.equal(errorCode(res.body), code, JSON.stringify(res.body));
+    }
+    assert.equal(sb.instance.databases.has('invalid'), false);
+  });
+
+  it('creates with 201 + Azure-AsyncOperation, repeats idempotently, refuses different parameters', async () => {
+    const parameters = lrsDatabase(sb, 'armdb');
+    const db = await whileAdvancing(sb, 1_000, () =>
+      client.managedDatabases.beginCreateOrUpdateAndWait(rg, mi, 'ArmDb', parameters, {
+        updateIntervalInMs: 10,
+      }),
+    );
+    assert.equal(db.status, 'Restoring');
+    assert.equal(db.type, 'Microsoft.Sql/managedInstances/databases');
+    const put = sb.arm.requests.filter({ method: 'PUT', pathPattern: '/databases/ArmDb' });
+    assert.deepEqual(
+      put.map((r) => r.status),
+      [201],
+    );
+    assert.ok(sb.arm.requests.count({ pathPattern: /managedDatabaseAzureAsyncOperation\// }) >= 1);
+
+    const again = await whileAdvancing(sb, 1_000, () =>
+      client.managedDatabases.beginCreateOrUpdateAndWait(rg, mi, 'armdb', parameters, {
+        updateIntervalInMs: 10,
+      }),
+    );
+    assert.equal(again.name, 'ArmDb');
+    const other = await rejection(
+      client.managedDatabases.beginCreateOrUpdateAndWait(rg, mi, 'armdb', {
+        ...parameters,
+        collation: 'Latin1_General_100_CI_AS',
+      }),
+    );
+    assert.equal(other.code, 'ManagedDatabaseNameInUse');
+  });
+
+  it('retries 429 (Retry-After) and 503 in the SDK pipeline', async () => {
+    sb.arm.requests.clear();
+    sb.arm.faults.inject({
+      method: 'GET',
+      pathPattern: `/managedInstances/${mi}`,
+      kind: '429',
+      retryAfterSeconds: 1,
+    });
+    sb.arm.faults.inject({
+      method: 'GET',
+      pathPattern: `/managedInstances/${mi}`,
+      kind: '503',
+      retryAfterSeconds: 0,
+    });
+    const started = Date.now();
+    const instance = await client.managedInstances.get(rg, mi);
+    assert.equal(instance.name, mi);
+    assert.ok(Date.now() - started >= 900, 'the client waited for Retry-After');
+    const statuses = sb.arm.requests
+      .filter({ method: 'GET', pathPattern: `/managedInstances/${mi}` })
+      .map((r) => r.status);
+    assert.deepEqual(statuses, [429, 503, 200]);
+    assert.equal(sb.arm.requests.filter({ status: 429 })[0].errorCode, 'SubscriptionRequestsThrottled');
+  });
+
+  it('retries a 500 and a dropped connection', async () => {
+    sb.arm.requests.clear();
+    sb.arm.faults.inject({ method: 'GET', pathPattern: `/managedInstances/${mi}`, kind: '500' });
+    sb.arm.faults.inject({ method: 'GET', pathPattern: `/managedInstances/${mi}`, kind: 'drop' });
+    const instance = await client.managedInstances.get(rg, mi);
+    assert.equal(instance.name, mi);
+    const records = sb.arm.requests.filter({ method: 'GET', pathPattern: `/managedInstances/${mi}` });
+    assert.deepEqual(
+      records.map((r) => [r.status, r.fault]),
+      [
+        [500, '500'],
+        [0, 'drop'],
+        [200, undefined],
+      ],
+    );
+  });
+
+  it('answers slowly when asked to', async () => {
+    sb.arm.faults.inject({ pathPattern: `/managedInstances/${mi}`, kind: 'slow', delayMs: 300 });
+    const started = Date.now();
+    await client.managedInstances.get(rg, mi);
+    assert.ok(Date.now() - started >= 290);
+  });
+
+  it('deletes as an LRO: 202 + Location, polled until 204; a missing database answers 204', async () => {
+    sb.arm.requests.clear();
+    await whileAdvancing(sb, 2_000, () =>
+      client.managedDatabases.beginDeleteAndWait(rg, mi, 'armdb', { updateIntervalInMs: 10 }),
+    );
+    assert.equal(sb.instance.databases.has('armdb'), false);
+    const del = sb.arm.requests.filter({ method: 'DELETE' });
+    assert.deepEqual(
+      del.map((r) => r.status),
+      [202],
+    );
+    const polls = sb.arm.requests
+      .filter({ pathPattern: /managedDatabaseOperationResults\// })
+      .map((r) => r.status);
+    assert.equal(polls.at(-1), 204);
+    assert.ok(polls.slice(0, -1).every((s) => s === 202));
+    const missing = await rawRequest(sb, 'DELETE', `${base}/databases/armdb?api-version=2022-05-01-preview`);
+    assert.equal(missing.status, 204);
+  });
+
+  it('creates an empty database (createMode Default) and reports it Online after the create time', async () => {
+    const db = await whileAdvancing(sb, 5_000, () =>
+      client.managedDatabases.beginCreateOrUpdateAndWait(
+        rg,
+        mi,
+        'emptydb',
+        { location: sb.instance.location, collation: COLLATION },
+        {
+          updateIntervalInMs: 10,
+        },
+      ),
+    );
+    assert.equal(db.status, 'Online');
+    const complete = await rejection(
+      client.managedDatabases.beginCompleteRestoreAndWait(rg, mi, 'emptydb', { lastBackupName: 'x' }),
+    );
+    assert.equal(complete.code, 'ManagedDatabaseNotInRestoringState');
+    const details = await rejection(client.managedDatabaseRestoreDetails.get(rg, mi, 'emptydb', 'Default'));
+    assert.equal(details.code, 'RestoreDetailsNotAvailableOrExpired');
+  });
+
+  it('mirrors the control surface under /_sandbox', async () => {
+    const fault = await rawRequest(sb, 'POST', '/_sandbox/faults', {
+      token: null,
+      body: { kind: '503', pathPattern: '/nothing-matches', times: 2 },
+    });
+    assert.equal(fault.status, 201);
+    assert.equal(sb.arm.faults.active.length, 1);
+    const world = await rawRequest(sb, 'GET', '/_sandbox/world', { token: null });
+    assert.equal((world.body as { instances: Array<{ name: string }> }).instances[0].name, mi);
+    const advanced = await rawRequest(sb, 'POST', '/_sandbox/clock/advance', {
+      token: null,
+      body: { ms: 1000 },
+    });
+    assert.equal(advanced.status, 200);
+    const created = await rawRequest(sb, 'POST', '/_sandbox/sqlserver/databases', {
+      token: null,
+      body: { name: 'ctl' },
+    });
+    assert.equal(created.status, 201);
+    const backup = await rawRequest(sb, 'POST', '/_sandbox/sqlserver/databases/ctl/backups', {
+      token: null,
+      body: { type: 'full' },
+    });
+    assert.equal((backup.body as { blobName: string }).blobName, 'ctl/ctl_full_001.bak');
+    assert.equal(sb.arm.requests.count({ pathPattern: '/_sandbox' }), 0, 'control requests are not logged');
+  });
+
+  it('serves a separate provider process configured only by env() (NODE_EXTRA_CA_CERTS, managed identity)', async () => {
+    const script = `
+      const { SqlManagementClient } = require('@azure/arm-sql');
+      const { DefaultAzureCredential } = require('@azure/identity');
+      const client = new SqlManagementClient(new DefaultAzureCredential(), process.argv[1], {
+        endpoint: process.env.SQLMI_ARM_ENDPOINT, credentialScopes: ['${ARM_SCOPE}'],
+      });
+      client.managedInstances.get(process.argv[2], process.argv[3])
+        .then((mi) => console.log(JSON.stringify({ name: mi.name, tier: mi.sku.tier })))
+        .catch((e) => { console.error(e.code, e.message); process.exit(1); });`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-e', script, sb.instance.subscriptionId, rg, mi],
+      {
+        env: sb.env(),
+        cwd: process.cwd(),
+        timeout: 30_000,
+      },
+    );
+    assert.deepEqual(JSON.parse(stdout), { name: mi, tier: 'GeneralPurpose' });
+  });
+});
+
+function props(db: Record<string, unknown>): Record<string, unknown> {
+  const { location: _location, ...rest } = db;
+  return rest;
+}
+
+function body(db: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
+  return { location: db.location, properties: { ...props(db), ...changes } };
+}
