@@ -30,6 +30,8 @@ export interface AzuriteOptions {
   startTimeoutMs?: number;
   /** Pass --loose (accept unsupported headers and parameters). */
   loose?: boolean;
+  /** Serve https with this certificate and key (PEM files), as Azure Storage does. */
+  tls?: { certPath: string; keyPath: string };
 }
 
 export interface SasOptions {
@@ -41,7 +43,7 @@ export interface SasOptions {
   startsOn?: Date;
   /** Name of a stored access policy (`si=`) that carries permissions and expiry instead. */
   storedPolicy?: string;
-  /** Default 'https,http' (a SAS used over Azurite's http needs http allowed). */
+  /** Default 'https' when Azurite serves https, else 'https,http' (a SAS used over http needs http allowed). */
   protocol?: 'https' | 'https,http';
 }
 
@@ -74,6 +76,7 @@ export class Azurite {
       '--skipApiVersionCheck',
       '--silent',
       ...(options.loose ? ['--loose'] : []),
+      ...(options.tls ? ['--cert', options.tls.certPath, '--key', options.tls.keyPath] : []),
     ];
     const child = spawn(options.nodePath ?? resolveNode22(), args, {
       cwd: tmpdir(),
@@ -87,7 +90,7 @@ export class Azurite {
       }, options.startTimeoutMs ?? 20_000);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
-        const m = /successfully listens on http:\/\/[^:\s]+:(\d+)/.exec(output);
+        const m = /successfully listens on https?:\/\/[^:\s]+:(\d+)/.exec(output);
         if (m) {
           clearTimeout(timer);
           resolve(Number(m[1]));
@@ -108,7 +111,8 @@ export class Azurite {
     child.stderr?.removeAllListeners('data');
     child.stdout?.resume();
     child.stderr?.resume();
-    return new Azurite(child, `http://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`, port);
+    const scheme = options.tls ? 'https' : 'http';
+    return new Azurite(child, `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`, port);
   }
 
   /** URL of a container (optionally a folder inside it), as `storageContainerUri` takes it. */
@@ -141,7 +145,8 @@ export class Azurite {
 
   /** A container SAS (query string without the leading '?'), signed with the account key. */
   makeSas(options: SasOptions): string {
-    const protocol = options.protocol === 'https' ? SASProtocol.Https : SASProtocol.HttpsAndHttp;
+    const https = (options.protocol ?? (this.blobEndpoint.startsWith('https:') ? 'https' : 'https,http')) === 'https';
+    const protocol = https ? SASProtocol.Https : SASProtocol.HttpsAndHttp;
     const values = options.storedPolicy
       ? { containerName: options.container, identifier: options.storedPolicy, protocol }
       : {

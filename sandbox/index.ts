@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { RouteFamily } from './arm/context';
 import type { Faults } from './arm/faults';
@@ -12,6 +13,7 @@ import { Azurite, type SasOptions } from './azurite';
 import { type LinkSandbox, type LinkSandboxOptions, startLinkSandbox } from './link';
 import type { SqlEndpoint } from './sql/endpoint';
 import type { TdsServer } from './tds/types';
+import { makeSelfSignedCert } from './tds/cert';
 import { SimSqlServer } from './world/backups';
 import { SimClock } from './world/clock';
 import type { ManagedInstance, ManagedInstanceInit } from './world/instances';
@@ -53,7 +55,7 @@ export interface SandboxOptions {
 
 export interface SandboxStorage {
   azurite: Azurite;
-  /** `http://127.0.0.1:<port>/devstoreaccount1` */
+  /** `https://127.0.0.1:<port>/devstoreaccount1` (Azurite over https) */
   blobEndpoint: string;
   accountName: string;
   accountKey: string;
@@ -122,7 +124,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleanups.length = 0;
   };
   try {
-    const azurite = await Azurite.start();
+    const dir = mkdtempSync(path.join(tmpdir(), 'sqlmi-sandbox-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // One certificate for every https/TLS stand-in (ARM, storage, TDS). Azure Storage is https only (LRS
+    // refuses anything else), so Azurite serves https too.
+    const storageTls = await makeSelfSignedCert(['127.0.0.1', 'localhost']);
+    const certPath = path.join(dir, 'storage-cert.pem');
+    const keyPath = path.join(dir, 'storage-key.pem');
+    writeFileSync(certPath, storageTls.cert);
+    writeFileSync(keyPath, storageTls.key);
+    trustInThisProcess(storageTls.cert);
+    const azurite = await Azurite.start({ tls: { certPath, keyPath } });
     cleanups.push(() => azurite.stop());
     const container = options.container ?? SANDBOX_CONTAINER;
     await azurite.createContainer(container);
@@ -156,11 +168,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     if (options.scanOnUpload ?? true) sqlServer.onUpload(() => world.tick());
 
-    const link = await startLinkSandbox({ world, managedInstance: instance, link: options.link });
+    const link = await startLinkSandbox({ world, managedInstance: instance, link: options.link, tls: storageTls });
     cleanups.push(() => link.stop());
 
     const server = await ArmServer.start({
       world,
+      tls: storageTls,
       retryAfterSeconds: options.retryAfterSeconds,
       routes: [dagRoutes(link.link), ...(options.routes ?? [])],
     });
@@ -168,10 +181,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     registerSqlServerControlRoutes(server.router, sqlServer);
     registerStorageControlRoutes(server.router, (o) => azurite.makeSas(o));
 
-    const dir = mkdtempSync(path.join(tmpdir(), 'sqlmi-sandbox-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const caFile = path.join(dir, 'arm-ca.pem');
-    writeFileSync(caFile, server.ca);
+    const caFile = path.join(dir, 'sandbox-ca.pem');
+    writeFileSync(caFile, `${storageTls.cert.trim()}\n`);
 
     const envOverrides = (base: NodeJS.ProcessEnv = process.env): Record<string, string> => ({
       ...server.credentialEnv(),
@@ -220,6 +231,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await stop();
     throw err;
   }
+}
+
+/**
+ * The sandbox process itself reads the https Azurite (the LRS simulation lists the container with the SAS,
+ * the simulated SQL Server uploads backups): add its certificate to this process's default trust store.
+ */
+function trustInThisProcess(pem: string): void {
+  const current = tls.getCACertificates('default');
+  if (!current.includes(pem)) tls.setDefaultCACertificates([...current, pem]);
 }
 
 /** NODE_EXTRA_CA_CERTS takes one file: when one is set already, a file with both is written. */

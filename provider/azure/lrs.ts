@@ -82,7 +82,8 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
           unrestorableFiles: r.unrestorableFiles?.map((f) => f.name ?? '').filter(Boolean),
         };
       } catch (e) {
-        if (notFound(e)) return undefined;
+        // A database LRS did not create, or whose restore finished long ago, has no restore details.
+        if (notFound(e) || (e as { code?: string })?.code === 'RestoreDetailsNotAvailableOrExpired') return undefined;
         throw fromAzureError(e, `reading the restore details of ${db}`);
       }
     },

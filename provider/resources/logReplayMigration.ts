@@ -10,7 +10,9 @@ import {
   type LrsContext,
   lrsOutputs,
   type Observation,
+  OWNER_TAG,
   observe,
+  ownerToken,
   phaseOf,
   planCreate,
   planDelete,
@@ -73,7 +75,8 @@ function outputs(i: Ready, o: Observation, olds: Props, now: number): Props {
 async function partial(i: Ready, lrs: LrsContext, olds: Props, now: number) {
   try {
     const o = await observe(lrs);
-    if (!o.database) return undefined;
+    // Record only a database this resource started: never adopt someone else's into the stack.
+    if (!o.database || o.database.tags?.[OWNER_TAG] !== ownerToken(i)) return undefined;
     return { id: databaseId(i), properties: outputs(i, o, olds, now) };
   } catch {
     return olds.databaseId ? { id: databaseId(i), properties: olds } : undefined;

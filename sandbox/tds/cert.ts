@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Self-signed TLS certificates for the local stand-ins (TDS server, ARM stand-in, …). Trust the returned
  * `cert` as a CA on the client side (`ca: [cert]`), or skip verification where the client allows it.
@@ -15,7 +16,13 @@ export async function makeSelfSignedCert(hostnames: string[]): Promise<{ key: st
   const commonName = hostnames.find((n) => !isIP(n)) ?? 'localhost';
   const notBeforeDate = new Date(Date.now() - 60 * 60 * 1000);
   const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 24 * 60 * 60 * 1000);
-  const pems = await generate([{ name: 'commonName', value: commonName }], {
+  // A unique subject: trust stores look issuers up by subject name, so two sandbox certificates with the
+  // same subject in one store (several sandboxes in one process) would shadow each other.
+  const subject = [
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: `sqlmi-sandbox ${randomBytes(6).toString('hex')}` },
+  ];
+  const pems = await generate(subject, {
     keySize: 2048,
     algorithm: 'sha256',
     notBeforeDate,

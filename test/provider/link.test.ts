@@ -1,0 +1,263 @@
+/**
+ * DistributedAvailabilityGroupLink through the real Pulumi provider host (gRPC), against the sandbox: the
+ * ARM stand-in (link contract) and two TDS stand-ins playing SQL Server and the managed instance, reached
+ * by the real mssql/tedious client over TLS.
+ */
+import assert from 'node:assert/strict';
+import { managedInstanceId } from '../../provider/core/armId';
+import type { DeclaredResource } from '../../sandbox/engine/engine';
+import { type Rig, startRig, until } from './rig';
+
+describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)', function () {
+  this.timeout(180_000);
+  let rig: Rig;
+  let miId: string;
+  let n = 0;
+
+  before(async () => {
+    rig = await startRig({ link: { firstBackupDelayMs: 5 * 60_000 } });
+    const mi = rig.sandbox.instance;
+    miId = managedInstanceId({
+      subscriptionId: mi.subscriptionId,
+      resourceGroupName: mi.resourceGroup,
+      managedInstanceName: mi.name,
+    });
+  });
+  after(async () => {
+    await rig?.stop();
+  });
+
+  /** A fresh link with its own AG and database, so each test starts from a clean runbook state. */
+  function freshLink() {
+    n++;
+    const names = { dag: `DAG_${n}`, ag: `AG_${n}`, miAg: `MI_AG_${n}`, db: `Orders${n}` };
+    rig.sandbox.link.establishLink({
+      name: names.dag,
+      sqlServerAg: names.ag,
+      miAg: names.miAg,
+      databases: [names.db],
+    });
+    return names;
+  }
+
+  function conn(side: 'sqlServer' | 'managedInstance') {
+    const login = rig.sandbox.logins[side];
+    const port = side === 'sqlServer' ? rig.sandbox.sqlServerTds.port : rig.sandbox.miTds.port;
+    return {
+      server: '127.0.0.1',
+      port,
+      userName: login.user,
+      password: login.password,
+      caCertificate: rig.sandbox.tdsCa,
+    };
+  }
+
+  function resource(
+    names: ReturnType<typeof freshLink>,
+    over: Record<string, unknown> = {},
+  ): DeclaredResource {
+    return {
+      name: `link-${names.dag}`,
+      providerText: rig.texts.link,
+      inputs: {
+        managedInstanceId: miId,
+        linkName: names.dag,
+        sqlServerAvailabilityGroupName: names.ag,
+        databaseNames: [names.db],
+        sqlServer: conn('sqlServer'),
+        managedInstanceSql: conn('managedInstance'),
+        replicationMode: 'Async',
+        lsnStabilityWindowInMs: 1_000,
+        lsnPollIntervalInMs: 100,
+        lsnDeadlineInMs: 20_000,
+        pollIntervalInMs: 100,
+        operationDeadlineInMs: 20_000,
+        firstBackupDeadlineInMs: 30_000,
+        ...over,
+      },
+      secretInputs: ['sqlServer', 'managedInstanceSql'],
+    };
+  }
+
+  const changes = (side: 'sqlServer' | 'managedInstance') =>
+    rig.sandbox.sqlEndpoints[side].changes().map((c) => c.sql);
+
+  it('attaches, switches to sync on both sides (verified by DMV) and back', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`mode-${n}`);
+    const [created] = await engine.up([resource(names)]);
+    assert.equal(created.outputs!.sqlServerReplicationMode, 'ASYNCHRONOUS_COMMIT');
+    const dbs = created.outputs!.databases as { managedInstanceLastHardenedLsn: string }[];
+    assert.match(dbs[0].managedInstanceLastHardenedLsn, /^\d{17,}$/, 'LSNs as exact strings above 2^53');
+
+    const [plan] = await engine.preview([resource(names, { replicationMode: 'Sync' })]);
+    assert.equal(plan.op, 'update');
+    assert.ok(engine.lastLogs.some((l) => /ARM PATCH replicationMode=Sync/.test(l)));
+    const [sync] = await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    assert.equal(sync.outputs!.sqlServerReplicationMode, 'SYNCHRONOUS_COMMIT');
+    assert.equal(sync.outputs!.managedInstanceReplicationMode, 'Sync');
+    assert.equal(
+      rig.sandbox.arm.requests.count({ method: 'PATCH', pathPattern: new RegExp(`${names.dag}$`) }),
+      1,
+    );
+    assert.ok(
+      changes('sqlServer').some((s) => s.includes(`[${names.dag}]`) && s.includes('SYNCHRONOUS_COMMIT')),
+    );
+
+    const [back] = await engine.up([resource(names, { replicationMode: 'Async' })]);
+    assert.equal(back.outputs!.sqlServerReplicationMode, 'ASYNCHRONOUS_COMMIT');
+  });
+
+  it('cutover waits for a running workload to stop, then fails over by T-SQL (SQL Server 2022 CU13)', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`cut-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    const run = engine.up([resource(names, { replicationMode: 'Sync', cutover: true })]);
+    await until('the gate to see moving LSNs', () =>
+      rig.logs.some((l) => l.includes(names.db) && /LSNs still moving/.test(l)),
+    );
+    rig.sandbox.link.stopWorkload({ database: names.db });
+    const [done] = await run;
+    assert.equal(done.outputs!.failoverRouteUsed, 'tsqlFailover');
+    assert.equal(done.outputs!.forcedFailover, false);
+    assert.ok(done.outputs!.cutoverAt);
+    assert.ok(changes('sqlServer').some((s) => s.includes(`[${names.dag}] FAILOVER`)));
+    const db = rig.sandbox.link.snapshot().managedInstance.databases.find((d) => d.name === names.db)!;
+    assert.deepEqual([db.state, db.readOnly], ['ONLINE', false]);
+  });
+
+  it('a gate that cannot pass times out with the last LSNs and fails over nothing without consent', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`gate-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    const before = changes('sqlServer').length;
+    await assert.rejects(
+      engine.up([resource(names, { replicationMode: 'Sync', cutover: true, lsnDeadlineInMs: 2_000 })]),
+      (e: Error) => {
+        assert.match(e.message, /LsnGateNotPassed/);
+        assert.match(e.message, new RegExp(`Last state seen: ${names.db}: SQL Server hardened \\d+`));
+        assert.match(e.message, /allowDataLoss/);
+        return true;
+      },
+    );
+    rig.sandbox.link.stopWorkload({ database: names.db });
+    assert.equal(changes('sqlServer').length, before, 'no ALTER/DROP ran');
+    assert.equal(rig.sandbox.arm.requests.count({ method: 'DELETE', pathPattern: new RegExp(names.dag) }), 0);
+  });
+
+  it('with consent, a broken replication is forced over by breaking the link, loudly (SQL Server 2019 route)', async () => {
+    rig.sandbox.link.setVersion('15.0.4365.2', null);
+    try {
+      const names = freshLink();
+      const engine = rig.engine(`forced-${n}`);
+      await engine.up([resource(names, { replicationMode: 'Sync' })]);
+      rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+      rig.sandbox.link.breakReplication();
+      const [done] = await engine.up([
+        resource(names, {
+          replicationMode: 'Sync',
+          cutover: true,
+          lsnDeadlineInMs: 1_500,
+          allowDataLoss: true,
+        }),
+      ]);
+      rig.sandbox.link.restoreReplication();
+      rig.sandbox.link.stopWorkload({ database: names.db });
+      assert.equal(done.outputs!.forcedFailover, true);
+      assert.equal(done.outputs!.failoverRouteUsed, 'breakLink');
+      assert.ok(rig.logs.some((l) => l.includes('DATA MAY BE LOST')));
+      assert.equal(
+        rig.sandbox.arm.requests.count({ method: 'DELETE', pathPattern: new RegExp(`${names.dag}$`) }),
+        1,
+      );
+    } finally {
+      rig.sandbox.link.setVersion('16.0.4125.3', 'CU13');
+    }
+  });
+
+  it('delete before cutover is refused with the choices; forget removes it from the stack only', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`keep-${n}`);
+    await engine.up([resource(names)]);
+    const before = changes('sqlServer').length;
+    await assert.rejects(
+      engine.destroy(),
+      /Refusing to delete the link .* before cutover[\s\S]*beforeCutoverDelete/,
+    );
+    await engine.up([resource(names, { beforeCutoverDelete: 'forget' })]);
+    await engine.destroy();
+    assert.equal(engine.state().resources.length, 0);
+    assert.equal(changes('sqlServer').length, before);
+    assert.ok(rig.sandbox.link.snapshot().links.some((l) => l.name === names.dag && l.onManagedInstance));
+  });
+
+  it('cleanup after cutover waits for the first full backup, then drops the DAG and the unused AG; a crash in between resumes', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`clean-${n}`);
+    const declared = resource(names, {
+      replicationMode: 'Sync',
+      cutover: true,
+      cleanup: 'linkAndAvailabilityGroup',
+    });
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    await engine.up([declared]);
+    const destroy = engine.destroy().then(
+      () => 'finished',
+      (e: Error) => e.message,
+    );
+    await until('cleanup to wait for the first full backup', () =>
+      rig.logs.some(
+        (l) =>
+          (l.includes('first full backup') && l.includes(names.db) && l.startsWith('waiting')) ||
+          /waiting for the managed instance's first full backup/.test(l),
+      ),
+    );
+    assert.ok(
+      !changes('sqlServer').some((s) => s.includes(`DROP AVAILABILITY GROUP [${names.dag}]`)),
+      'no drop before the backup',
+    );
+    await engine.kill();
+    assert.notEqual(await destroy, 'finished');
+    await engine.destroy();
+    const drops = changes('sqlServer').filter((s) => s.startsWith('DROP'));
+    assert.ok(drops.includes(`DROP AVAILABILITY GROUP [${names.dag}];`), drops.join('\n'));
+    assert.ok(drops.includes(`DROP AVAILABILITY GROUP [${names.ag}];`), drops.join('\n'));
+    assert.equal(engine.state().resources.length, 0);
+  });
+
+  it('a crash during the LSN gate resumes on the next up', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`crashgate-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    const declared = resource(names, { replicationMode: 'Sync', cutover: true });
+    const run = engine.up([declared]).then(
+      () => 'finished',
+      (e: Error) => e.message,
+    );
+    await until('the gate to run', () =>
+      rig.logs.some((l) => l.includes('waiting for the LSN gate') && l.includes(names.db)),
+    );
+    await engine.kill();
+    assert.notEqual(await run, 'finished');
+    rig.sandbox.link.stopWorkload({ database: names.db });
+    const [done] = await engine.up([declared]);
+    assert.ok(done.outputs!.cutoverAt);
+    const failovers = changes('sqlServer').filter((s) => s.includes(`[${names.dag}] FAILOVER`));
+    assert.equal(failovers.length, 1);
+    // And once more: nothing to do, no second failover.
+    await engine.up([declared]);
+    assert.equal(changes('sqlServer').filter((s) => s.includes(`[${names.dag}] FAILOVER`)).length, 1);
+  });
+
+  it('no password appears in state, __provider, outputs, logs or errors', () => {
+    const surface = rig.leakSurface();
+    for (const side of ['sqlServer', 'managedInstance'] as const) {
+      const pw = rig.sandbox.logins[side].password;
+      assert.ok(!surface.includes(pw), `${side} password leaked`);
+      assert.ok(!rig.texts.link.includes(pw));
+    }
+  });
+});
