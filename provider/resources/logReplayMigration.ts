@@ -132,8 +132,6 @@ export const logReplayMigration = {
   async update(id: string, olds: Props, news: Props) {
     const i = parse(news, true);
     const { op, lrs } = context(i);
-    const steps = planUpdate(olds, i);
-    if (steps.length) op.say(formatPlan('update plan', steps));
     try {
       if (olds.startedAt) {
         const now = await observe(lrs);

@@ -3,16 +3,14 @@
  * directory where the package is installed (as a link, the way `npm link` installs it), the serialized
  * providers exactly as the sdk's resources produce them, and a MiniEngine with a state file.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+import { consumerProject, node22 } from '../../sandbox/engine/consumer';
 import { type DeclaredResource, MiniEngine } from '../../sandbox/engine/engine';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/index';
 import { distributedAvailabilityGroupLinkProvider, logReplayMigrationProvider } from '../../sdk';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
-export const NODE22 = path.join(ROOT, 'node_modules', '.bin', 'node');
 
 let providers: Promise<{ lrs: string; link: string }> | undefined;
 
@@ -27,19 +25,6 @@ export function providerTexts(): Promise<{ lrs: string; link: string }> {
     };
   })();
   return providers;
-}
-
-/** A Pulumi program directory whose node_modules holds this package and @pulumi/pulumi. */
-export function consumerProject(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sqlmi-consumer-'));
-  mkdirSync(path.join(dir, 'node_modules', '@pulumi'), { recursive: true });
-  symlinkSync(ROOT, path.join(dir, 'node_modules', 'pulumi-sqlmi-migration'), 'dir');
-  symlinkSync(
-    path.join(ROOT, 'node_modules', '@pulumi', 'pulumi'),
-    path.join(dir, 'node_modules', '@pulumi', 'pulumi'),
-    'dir',
-  );
-  return dir;
 }
 
 export interface Rig {
@@ -71,7 +56,7 @@ export async function startRig(options: SandboxOptions = {}): Promise<Rig> {
         stateFile,
         cwd: dir,
         env: sandbox.env(),
-        nodePath: NODE22,
+        nodePath: node22(),
         project: 'sqlmi-test',
         stack: stateName,
         onLog: (line: string) => logs.push(line),
