@@ -145,7 +145,8 @@ export class Azurite {
 
   /** A container SAS (query string without the leading '?'), signed with the account key. */
   makeSas(options: SasOptions): string {
-    const https = (options.protocol ?? (this.blobEndpoint.startsWith('https:') ? 'https' : 'https,http')) === 'https';
+    const https =
+      (options.protocol ?? (this.blobEndpoint.startsWith('https:') ? 'https' : 'https,http')) === 'https';
     const protocol = https ? SASProtocol.Https : SASProtocol.HttpsAndHttp;
     const values = options.storedPolicy
       ? { containerName: options.container, identifier: options.storedPolicy, protocol }

@@ -12,8 +12,8 @@ import { ArmServer } from './arm/server';
 import { Azurite, type SasOptions } from './azurite';
 import { type LinkSandbox, type LinkSandboxOptions, startLinkSandbox } from './link';
 import type { SqlEndpoint } from './sql/endpoint';
-import type { TdsServer } from './tds/types';
 import { makeSelfSignedCert } from './tds/cert';
+import type { TdsServer } from './tds/types';
 import { SimSqlServer } from './world/backups';
 import { SimClock } from './world/clock';
 import type { ManagedInstance, ManagedInstanceInit } from './world/instances';
@@ -168,7 +168,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     if (options.scanOnUpload ?? true) sqlServer.onUpload(() => world.tick());
 
-    const link = await startLinkSandbox({ world, managedInstance: instance, link: options.link, tls: storageTls });
+    const link = await startLinkSandbox({
+      world,
+      managedInstance: instance,
+      link: options.link,
+      tls: storageTls,
+    });
     cleanups.push(() => link.stop());
 
     const server = await ArmServer.start({

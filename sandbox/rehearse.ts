@@ -71,8 +71,12 @@ async function rehearseLrs(sb: Sandbox, dir: string): Promise<void> {
   sql.startWorkload('Sales', 2_000);
   const written = [await sql.backupFull('Sales'), await sql.backupLog('Sales'), await sql.backupLog('Sales')];
   say(`SQL Server took backups WITH CHECKSUM to ${sb.storage.containerUrl('sales')}:`);
-  for (const w of written) say(`   ${w.blobName}  (${w.header.type}, LSN ${w.header.firstLsn} → ${w.header.lastLsn})`);
-  const sas = sb.storage.makeSas({ permissions: 'rl', expiresOn: new Date(Date.now() + 40 * 24 * 3600 * 1000) });
+  for (const w of written)
+    say(`   ${w.blobName}  (${w.header.type}, LSN ${w.header.firstLsn} → ${w.header.lastLsn})`);
+  const sas = sb.storage.makeSas({
+    permissions: 'rl',
+    expiresOn: new Date(Date.now() + 40 * 24 * 3600 * 1000),
+  });
   const log: string[] = [];
   const engine = engineFor(sb, dir, 'lrs', log);
   const declare = (extra: Record<string, unknown>): DeclaredResource => ({
@@ -94,7 +98,10 @@ async function rehearseLrs(sb: Sandbox, dir: string): Promise<void> {
 
   user('pulumi preview   # a SAS with write permission by mistake');
   const wrong = await engine.preview([
-    { ...declare({}), inputs: { ...declare({}).inputs, storageContainerSasToken: sb.storage.makeSas({ permissions: 'rwl' }) } },
+    {
+      ...declare({}),
+      inputs: { ...declare({}).inputs, storageContainerSasToken: sb.storage.makeSas({ permissions: 'rwl' }) },
+    },
   ]);
   for (const f of wrong[0].failures) say(`   error: ${f.property}: ${f.reason}`);
   check(wrong[0].failures.length > 0, 'check refuses a SAS with write permission');
@@ -111,7 +118,9 @@ async function rehearseLrs(sb: Sandbox, dir: string): Promise<void> {
   await sql.backupLog('Sales');
   user('pulumi refresh');
   const [r] = await engine.refresh();
-  say(`   restore ${r.outputs.restoreStatus}: last restored ${r.outputs.lastRestoredFileName}, ${r.outputs.numberOfFilesDetected} files detected`);
+  say(
+    `   restore ${r.outputs.restoreStatus}: last restored ${r.outputs.lastRestoredFileName}, ${r.outputs.numberOfFilesDetected} files detected`,
+  );
 
   say('\nCutover window: the application stops writing; the last log backup will be Sales_log_final.trn.');
   sql.stopWorkload('Sales');
@@ -121,7 +130,9 @@ async function rehearseLrs(sb: Sandbox, dir: string): Promise<void> {
   summary(await engine.preview([cutover]), []);
   user('pulumi up   # started before the last backup is uploaded: it waits for it');
   const running = engine.up([cutover]);
-  await until('the provider to wait for the last backup', () => log.some((l) => l.includes(`waiting for last backup ${last}`)));
+  await until('the provider to wait for the last backup', () =>
+    log.some((l) => l.includes(`waiting for last backup ${last}`)),
+  );
   say('\n   … the DBA takes the tail-log backup and uploads it.\n');
   await sql.backupLog('Sales', { blobName: `sales/${last}`, sizeMB: 400 });
   const done = await running;
@@ -130,8 +141,14 @@ async function rehearseLrs(sb: Sandbox, dir: string): Promise<void> {
 
   user('pulumi destroy   # after completion: the migrated database is kept');
   await engine.destroy();
-  check(mi.databases.get('sales')?.status === 'Online' || [...mi.databases.values()].some((d) => d.name === 'Sales' && d.status === 'Online'), 'the migrated database is kept');
-  const leaked = [engine.lastLogs.join('\n'), ...log].some((l) => l.includes(new URLSearchParams(sas).get('sig')!));
+  check(
+    mi.databases.get('sales')?.status === 'Online' ||
+      [...mi.databases.values()].some((d) => d.name === 'Sales' && d.status === 'Online'),
+    'the migrated database is kept',
+  );
+  const leaked = [engine.lastLogs.join('\n'), ...log].some((l) =>
+    l.includes(new URLSearchParams(sas).get('sig')!),
+  );
   check(!leaked, 'the SAS never appears in the output');
   say('   Sales stays online on the managed instance; the SAS never appeared in state, outputs or logs.');
 }
@@ -140,7 +157,12 @@ async function rehearseLink(sb: Sandbox, dir: string): Promise<void> {
   section('Managed Instance link: SQL Server AG "AG_Orders" → managed instance through DAG "DAG_Orders"');
   const mi = sb.instance;
   const miId = `/subscriptions/${mi.subscriptionId}/resourceGroups/${mi.resourceGroup}/providers/Microsoft.Sql/managedInstances/${mi.name}`;
-  sb.link.establishLink({ name: 'DAG_Orders', sqlServerAg: 'AG_Orders', miAg: 'MI_AG_Orders', databases: ['Orders'] });
+  sb.link.establishLink({
+    name: 'DAG_Orders',
+    sqlServerAg: 'AG_Orders',
+    miAg: 'MI_AG_Orders',
+    databases: ['Orders'],
+  });
   sb.link.startWorkload({ database: 'Orders', lsnPerSecond: 40 });
   say('The link replicates Orders asynchronously; the application is writing.');
   const conn = (side: 'sqlServer' | 'managedInstance') => ({
@@ -176,12 +198,19 @@ async function rehearseLink(sb: Sandbox, dir: string): Promise<void> {
   });
 
   user('pulumi up');
-  summary(await engine.up([declare({})]), ['sqlServerReplicationMode', 'managedInstanceReplicationMode', 'databases']);
+  summary(await engine.up([declare({})]), [
+    'sqlServerReplicationMode',
+    'managedInstanceReplicationMode',
+    'databases',
+  ]);
 
-  user("pulumi config set replicationMode Sync && pulumi preview");
+  user('pulumi config set replicationMode Sync && pulumi preview');
   summary(await engine.preview([declare({ replicationMode: 'Sync' })]), []);
   user('pulumi up');
-  summary(await engine.up([declare({ replicationMode: 'Sync' })]), ['sqlServerReplicationMode', 'managedInstanceReplicationMode']);
+  summary(await engine.up([declare({ replicationMode: 'Sync' })]), [
+    'sqlServerReplicationMode',
+    'managedInstanceReplicationMode',
+  ]);
 
   const cut = declare({ replicationMode: 'Sync', cutover: true });
   user('pulumi config set cutover true && pulumi preview');
@@ -195,9 +224,14 @@ async function rehearseLink(sb: Sandbox, dir: string): Promise<void> {
   summary(done, ['instanceLinkRole', 'failoverRouteUsed', 'finalLsns', 'cutoverAt']);
   check(typeof done[0].outputs?.cutoverAt === 'string', 'the cutover happened');
   const orders = sb.link.snapshot().managedInstance.databases.find((d) => d.name === 'Orders');
-  check(orders && orders.state === 'ONLINE' && !orders.readOnly, 'Orders is read-write on the managed instance');
+  check(
+    orders && orders.state === 'ONLINE' && !orders.readOnly,
+    'Orders is read-write on the managed instance',
+  );
 
-  user('pulumi destroy   # cleanup: waits for the first full backup on the MI, then drops the DAG and the AG');
+  user(
+    'pulumi destroy   # cleanup: waits for the first full backup on the MI, then drops the DAG and the AG',
+  );
   await engine.destroy();
   const drops = sb.sqlEndpoints.sqlServer.changes().filter((c) => c.sql.startsWith('DROP'));
   for (const d of drops) say(`   SQL Server ran: ${d.sql}`);
@@ -214,8 +248,12 @@ async function main(): Promise<void> {
   lrsText = await serialize(logReplayMigrationProvider);
   linkText = await serialize(distributedAvailabilityGroupLinkProvider);
   say(bold('Rehearsal of SQL Server → Azure SQL Managed Instance migrations on local stand-ins'));
-  say('(ARM stand-in over https, Azurite over https, TDS stand-ins over TLS; the real Pulumi provider host over gRPC;');
-  say(` simulated time runs 60x; __provider sizes: LogReplayMigration ${lrsText.length} B, link ${linkText.length} B)`);
+  say(
+    '(ARM stand-in over https, Azurite over https, TDS stand-ins over TLS; the real Pulumi provider host over gRPC;',
+  );
+  say(
+    ` simulated time runs 60x; __provider sizes: LogReplayMigration ${lrsText.length} B, link ${linkText.length} B)`,
+  );
   const sb = await startSandbox({ speed: 60, link: { firstBackupDelayMs: 3 * 60_000 } });
   const dir = consumerProject();
   try {

@@ -83,7 +83,8 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
         };
       } catch (e) {
         // A database LRS did not create, or whose restore finished long ago, has no restore details.
-        if (notFound(e) || (e as { code?: string })?.code === 'RestoreDetailsNotAvailableOrExpired') return undefined;
+        if (notFound(e) || (e as { code?: string })?.code === 'RestoreDetailsNotAvailableOrExpired')
+          return undefined;
         throw fromAzureError(e, `reading the restore details of ${db}`);
       }
     },

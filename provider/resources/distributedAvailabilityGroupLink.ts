@@ -104,11 +104,11 @@ async function outputs(i: ReadyLink, ctx: LinkContext, extra: Extra, news: Props
   } catch {
     samples = i.databaseNames.map((database) => ({ database }));
   }
-  return {
+  return plain({
     ...linkOutputs(i, o, samples, extra),
     sqlServer: news.sqlServer,
     managedInstanceSql: news.managedInstanceSql,
-  };
+  });
 }
 
 /** Runs the declared state: cutover (and cleanup if asked), or the declared replication mode. */

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 /** The package root (this file is dist/sandbox/engine/consumer.js or sandbox/engine/consumer.ts). */
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
+export const PACKAGE_ROOT = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '',
+);
 
 /**
  * A Pulumi program directory as a user has it: node_modules holds this package (linked, as `npm link`
@@ -13,7 +18,11 @@ export function consumerProject(root = PACKAGE_ROOT): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sqlmi-program-'));
   mkdirSync(path.join(dir, 'node_modules', '@pulumi'), { recursive: true });
   symlinkSync(root, path.join(dir, 'node_modules', 'pulumi-sqlmi-migration'), 'dir');
-  symlinkSync(path.join(root, 'node_modules', '@pulumi', 'pulumi'), path.join(dir, 'node_modules', '@pulumi', 'pulumi'), 'dir');
+  symlinkSync(
+    path.join(root, 'node_modules', '@pulumi', 'pulumi'),
+    path.join(dir, 'node_modules', '@pulumi', 'pulumi'),
+    'dir',
+  );
   return dir;
 }
 

@@ -133,11 +133,16 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
 
   it('refuses to take over a database it did not start, and never drops it', async () => {
     await seed('Taken', 1);
-    rig.sandbox.world.createDatabase(rig.sandbox.instance, 'Taken', { collation: 'SQL_Latin1_General_CP1_CI_AS' });
+    rig.sandbox.world.createDatabase(rig.sandbox.instance, 'Taken', {
+      collation: 'SQL_Latin1_General_CP1_CI_AS',
+    });
     const engine = rig.engine('taken');
     const puts = rig.sandbox.arm.requests.count({ method: 'PUT', pathPattern: /databases\/Taken$/ });
     await assert.rejects(engine.up([lrsResource(rig, 'taken', inputs('Taken'))]), (e: Error) => {
-      assert.match(e.message, /DatabaseExists[\s\S]*was not started by this resource[\s\S]*never takes over or drops/);
+      assert.match(
+        e.message,
+        /DatabaseExists[\s\S]*was not started by this resource[\s\S]*never takes over or drops/,
+      );
       return true;
     });
     assert.equal(rig.sandbox.arm.requests.count({ method: 'PUT', pathPattern: /databases\/Taken$/ }), puts);

@@ -11,7 +11,6 @@ import { type DeclaredResource, MiniEngine } from '../../sandbox/engine/engine';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/index';
 import { distributedAvailabilityGroupLinkProvider, logReplayMigrationProvider } from '../../sdk';
 
-
 let providers: Promise<{ lrs: string; link: string }> | undefined;
 
 /** `__provider` texts, made by serializeFunction as pulumi.dynamic.Resource makes them. */

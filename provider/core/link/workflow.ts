@@ -243,12 +243,13 @@ export async function sampleLsns(
       const [s, m] = await Promise.all([ctx.sql.lsns(i.linkName, db), ctx.mi.lsns(db, businessCritical)]);
       const rows = businessCritical ? m.filter((r) => r.primary !== false) : m;
       // More than one row without the BC filter means secondaries were read: the lowest is the safe one.
-      const hardened = rows
-        .map((r) => r.hardened)
-        .reduce<bigint | undefined>(
-          (a, b) => (a === undefined || b === undefined ? undefined : a < b ? a : b),
-          rows[0]?.hardened,
-        );
+      const values = rows.map((r) => r.hardened);
+      const hardened = values.includes(undefined)
+        ? undefined
+        : (values as bigint[]).reduce<bigint | undefined>(
+            (a, b) => (a === undefined || b < a ? b : a),
+            undefined,
+          );
       return {
         database: db,
         sqlServerEndOfLog: s?.endOfLog,
