@@ -33,8 +33,7 @@ export interface LsnSample {
 }
 
 export type GateState =
-  | { status: 'passed'; stableForMs: number }
-  | { status: 'waiting'; reason: string; stableForMs: number };
+  { status: 'passed'; stableForMs: number } | { status: 'waiting'; reason: string; stableForMs: number };
 
 const key = (s: LsnSample) =>
   `${s.database}:${s.sqlServerEndOfLog ?? '?'}:${s.sqlServerHardened ?? '?'}:${s.managedInstanceHardened ?? '?'}`;

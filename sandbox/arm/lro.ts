@@ -12,9 +12,7 @@ import type { ServiceError } from '../world/errors';
 export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
 
 export type OperationOutcome =
-  | { status: 'InProgress' }
-  | { status: 'Succeeded' }
-  | { status: 'Failed' | 'Canceled'; error: ServiceError };
+  { status: 'InProgress' } | { status: 'Succeeded' } | { status: 'Failed' | 'Canceled'; error: ServiceError };
 
 export interface OperationInit {
   /** Operation family, part of the status URLs: `managedDatabase` → …/managedDatabaseAzureAsyncOperation/{id}. */

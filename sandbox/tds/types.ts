@@ -6,14 +6,7 @@
  */
 
 export type SqlType =
-  | 'int'
-  | 'bigint'
-  | 'bit'
-  | 'nvarchar'
-  | 'varchar'
-  | 'numeric'
-  | 'datetime2'
-  | 'uniqueidentifier';
+  'int' | 'bigint' | 'bit' | 'nvarchar' | 'varchar' | 'numeric' | 'datetime2' | 'uniqueidentifier';
 
 /**
  * One result column.
