@@ -3,7 +3,7 @@
  * workflow in core/link. SQL sessions and ARM clients are opened per operation and always closed.
  */
 import { MigrationError } from '../core/errors';
-import { checkLinkInputs, type ReadyLink, type ReplicationMode } from '../core/link/inputs';
+import { checkLinkInputs, type LinkInputs, type ReadyLink, type ReplicationMode } from '../core/link/inputs';
 import {
   type CleanupResult,
   type CutoverResult,
@@ -22,7 +22,8 @@ import {
 } from '../core/link/workflow';
 import type { LsnSample } from '../core/lsn';
 import { formatPlan, type Step } from '../core/plan';
-import { OperationContext, plain, withProvider } from '../runtime/context';
+import { isUnknown } from '../core/unknown';
+import { OperationContext, plain, unknownInputs, withProvider } from '../runtime/context';
 import type { SqlSession as Session } from '../sql/client';
 
 type Props = Record<string, unknown>;
@@ -78,6 +79,10 @@ async function open(
 }
 
 type Extra = Partial<CutoverResult & CleanupResult>;
+
+function createPlan(i: LinkInputs): Step[] {
+  return i.cutover ? planCutover(i, undefined) : planModeSwitch(i, i.replicationMode ?? 'Async');
+}
 
 function extraFrom(olds: Props): Extra {
   const e: Extra = {};
@@ -148,6 +153,16 @@ export const distributedAvailabilityGroupLink = {
   async check(olds: Props, news: Props) {
     const c = checkLinkInputs(olds, news);
     for (const w of c.warnings) console.log(`[${KIND}] WARNING: ${w}`);
+    // The engine calls no diff for a new resource: check is where preview can show what create will do.
+    if (Object.keys(olds).length === 0 && c.failures.length === 0) {
+      const i = c.inputs;
+      const name = i.linkName ?? '(not known yet)';
+      console.log(
+        formatPlan(`[${KIND} ${name}] create plan (steps already in place are skipped)`, createPlan(i)),
+      );
+      const unknown = unknownInputs(news);
+      if (unknown.length) console.log(`[${KIND} ${name}] not known until apply: ${unknown.join(', ')}`);
+    }
     return { inputs: c.normalized, failures: c.failures };
   },
 
@@ -157,9 +172,19 @@ export const distributedAvailabilityGroupLink = {
     const steps: Step[] = [];
     const done = typeof olds.cutoverAt === 'string';
     const oldMode = (olds.replicationMode as ReplicationMode | undefined) ?? 'Async';
+    const unknown = unknownInputs(news);
+    const maybe = (what: string, list: Step[]) =>
+      list.map((s) => ({ ...s, action: `if ${what}: ${s.action}` }));
     if (!done && i.cutover && olds.cutover !== true) steps.push(...planCutover(i, oldMode));
-    else if (!done && i.replicationMode && i.replicationMode !== oldMode)
+    else if (!done && isUnknown(news.cutover) && olds.cutover !== true) {
+      steps.push(...maybe('cutover turns out true', planCutover(i, oldMode)));
+    } else if (!done && i.replicationMode && i.replicationMode !== oldMode) {
       steps.push(...planModeSwitch(i, i.replicationMode));
+    } else if (!done && isUnknown(news.replicationMode)) {
+      steps.push(
+        ...maybe('replicationMode changes', planModeSwitch(i, oldMode === 'Sync' ? 'Async' : 'Sync')),
+      );
+    }
     if (done && i.cleanupAfterCutover && !olds.cleanupAt) steps.push(...planCleanup(i));
     const settings = Object.keys(c.normalized).filter(
       (k) =>
@@ -173,6 +198,10 @@ export const distributedAvailabilityGroupLink = {
     );
     const changes = steps.length > 0 || settings.length > 0 || connections.length > 0;
     if (changes) {
+      if (unknown.length)
+        console.log(
+          `[${KIND} ${String(news.linkName ?? olds.linkName)}] not known until apply: ${unknown.join(', ')}`,
+        );
       const all = steps.length
         ? steps
         : [

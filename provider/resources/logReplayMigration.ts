@@ -14,6 +14,7 @@ import {
   observe,
   ownerToken,
   phaseOf,
+  planComplete,
   planCreate,
   planDelete,
   planUpdate,
@@ -21,7 +22,8 @@ import {
 } from '../core/lrs/workflow';
 import { formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
-import { OperationContext, plain, withProvider } from '../runtime/context';
+import { isUnknown } from '../core/unknown';
+import { OperationContext, plain, unknownInputs, withProvider } from '../runtime/context';
 
 type Props = Record<string, unknown>;
 type Ready = LrsInputs & { managedInstanceId: string; databaseName: string };
@@ -87,12 +89,28 @@ export const logReplayMigration = {
   async check(olds: Props, news: Props) {
     const c = checkLrsInputs(olds, news, Date.now());
     for (const w of c.warnings) console.log(`[LogReplayMigration] WARNING: ${w}`);
+    // The engine calls no diff for a new resource: check is where preview can show what create will do.
+    if (Object.keys(olds).length === 0 && c.failures.length === 0) {
+      const name = c.inputs.databaseName ?? '(not known yet)';
+      console.log(formatPlan(`[LogReplayMigration ${name}] create plan`, planCreate(c.inputs)));
+      const unknown = unknownInputs(news);
+      if (unknown.length)
+        console.log(`[LogReplayMigration ${name}] not known until apply: ${unknown.join(', ')}`);
+    }
     return { inputs: c.normalized, failures: c.failures };
   },
 
   async diff(_id: string, olds: Props, news: Props) {
-    const c = checkLrsInputs({}, news, Date.now());
-    const steps = planUpdate(olds, c.inputs);
+    const c = checkLrsInputs({}, news, Date.now(), { started: true });
+    const unknown = unknownInputs(news);
+    let steps = planUpdate(olds, c.inputs);
+    if (isUnknown(news.complete) && olds.complete !== true) {
+      // Not known in preview: say what happens if it turns out true.
+      steps = planComplete(c.inputs).map((s) => ({
+        ...s,
+        action: `if complete turns out true: ${s.action}`,
+      }));
+    }
     const settings = [
       'lastBackupName',
       'startDeadlineInMs',
@@ -105,6 +123,8 @@ export const logReplayMigration = {
     const changes = steps.length > 0 || settings.length > 0;
     if (changes) {
       const name = String(news.databaseName ?? olds.databaseName);
+      if (unknown.length)
+        console.log(`[LogReplayMigration ${name}] not known until apply: ${unknown.join(', ')}`);
       console.log(
         formatPlan(
           `[LogReplayMigration ${name}] update plan`,
@@ -118,7 +138,6 @@ export const logReplayMigration = {
   async create(news: Props) {
     const i = parse(news);
     const { op, lrs } = context(i);
-    op.say(formatPlan('create plan', planCreate(i)));
     const started = op.clock.now();
     try {
       const o = await converge(i, lrs);

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../core/clock';
 import { MigrationError, messageOf } from '../core/errors';
 import { Redactor } from '../core/redact';
+import { containsUnknown } from '../core/unknown';
 import { Logger } from './logger';
 import { type WaitOptions, waitFor } from './waiter';
 
@@ -49,4 +50,9 @@ export function withProvider(
   inputs: Record<string, unknown>,
 ): Record<string, unknown> {
   return inputs.__provider === undefined ? properties : { ...properties, __provider: inputs.__provider };
+}
+
+/** Names of the inputs that preview does not know yet (the engine sends them as the unknown sentinel). */
+export function unknownInputs(news: Record<string, unknown>): string[] {
+  return Object.keys(news).filter((k) => k !== '__provider' && containsUnknown(news[k]));
 }

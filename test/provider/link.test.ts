@@ -252,6 +252,107 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     assert.equal(changes('sqlServer').filter((s) => s.includes(`[${names.dag}] FAILOVER`)).length, 1);
   });
 
+  /** Kills the provider host the moment SQL Server has executed a matching statement (a crash right after it). */
+  function crashAfter(engine: { kill(): Promise<void> }, pattern: RegExp): { fired: () => boolean } {
+    let fired = false;
+    const seen = changes('sqlServer').filter((s) => pattern.test(s)).length;
+    rig.sandbox.link.subscribe(() => {
+      if (!fired && changes('sqlServer').filter((s) => pattern.test(s)).length > seen) {
+        fired = true;
+        void engine.kill();
+      }
+    });
+    return { fired: () => fired };
+  }
+
+  const settle = (p: Promise<unknown>) =>
+    p.then(
+      () => 'finished',
+      (e: Error) => e.message,
+    );
+
+  it('a crash right after the sync switch on SQL Server converges on the next up', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`crashsync-${n}`);
+    await engine.up([resource(names)]);
+    const crash = crashAfter(engine, new RegExp(`\\[${names.dag}\\][\\s\\S]*SYNCHRONOUS_COMMIT`));
+    const first = await settle(engine.up([resource(names, { replicationMode: 'Sync' })]));
+    assert.ok(crash.fired());
+    assert.notEqual(first, 'finished');
+    const [done] = await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    assert.equal(done.outputs!.sqlServerReplicationMode, 'SYNCHRONOUS_COMMIT');
+    assert.equal(done.outputs!.managedInstanceReplicationMode, 'Sync');
+    const alters = changes('sqlServer').filter(
+      (s) => s.includes(`[${names.dag}]`) && s.includes(' SYNCHRONOUS_COMMIT'),
+    );
+    assert.equal(alters.length, 1, 'no second ALTER: the resumed run saw the switch already done');
+  });
+
+  it('a crash right after the failover call converges without a second failover', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`crashfo-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    const crash = crashAfter(engine, new RegExp(`\\[${names.dag}\\] FAILOVER`));
+    const declared = resource(names, { replicationMode: 'Sync', cutover: true });
+    assert.notEqual(await settle(engine.up([declared])), 'finished');
+    assert.ok(crash.fired());
+    const [done] = await engine.up([declared]);
+    assert.ok(done.outputs!.cutoverAt);
+    assert.equal(done.outputs!.instanceLinkRole, 'Primary');
+    assert.equal(changes('sqlServer').filter((s) => s.includes(`[${names.dag}] FAILOVER`)).length, 1);
+  });
+
+  it('a crash between the two DROPs converges on the next destroy', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`crashdrop-${n}`);
+    const declared = resource(names, {
+      replicationMode: 'Sync',
+      cutover: true,
+      cleanup: 'linkAndAvailabilityGroup',
+    });
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    await engine.up([declared]);
+    const crash = crashAfter(engine, new RegExp(`^DROP AVAILABILITY GROUP \\[${names.dag}\\]`));
+    assert.notEqual(await settle(engine.destroy()), 'finished');
+    assert.ok(crash.fired());
+    assert.ok(
+      !changes('sqlServer').includes(`DROP AVAILABILITY GROUP [${names.ag}];`),
+      'crashed before the AG drop',
+    );
+    await engine.destroy();
+    const drops = changes('sqlServer').filter(
+      (s) => s.startsWith('DROP') && (s.includes(names.dag) || s.includes(names.ag)),
+    );
+    assert.deepEqual(drops, [
+      `DROP AVAILABILITY GROUP [${names.dag}];`,
+      `DROP AVAILABILITY GROUP [${names.ag}];`,
+    ]);
+    assert.equal(engine.state().resources.length, 0);
+  });
+
+  it('Business Critical: the gate reads only the primary replica of the managed instance', async () => {
+    const mi = rig.sandbox.instance as { tier: string };
+    mi.tier = 'BusinessCritical';
+    rig.sandbox.link.setTier('BusinessCritical', 2);
+    try {
+      const names = freshLink();
+      const engine = rig.engine(`bc-${n}`);
+      await engine.up([resource(names, { replicationMode: 'Sync' })]);
+      const [done] = await engine.up([
+        resource(names, { replicationMode: 'Sync', cutover: true, lsnDeadlineInMs: 10_000 }),
+      ]);
+      assert.ok(done.outputs!.cutoverAt);
+      assert.equal(done.outputs!.forcedFailover, false);
+      const lsnQueries = rig.sandbox.sqlEndpoints.managedInstance.executed.filter((e) =>
+        /last_hardened_lsn/.test(e.sql),
+      );
+      assert.ok(lsnQueries.at(-1)!.sql.includes('drs.is_primary_replica = 1'));
+    } finally {
+      mi.tier = 'GeneralPurpose';
+      rig.sandbox.link.setTier('GeneralPurpose', 0);
+    }
+  });
+
   it('no password appears in state, __provider, outputs, logs or errors', () => {
     const surface = rig.leakSurface();
     for (const side of ['sqlServer', 'managedInstance'] as const) {

@@ -60,6 +60,11 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
     ]);
     assert.equal(step.op, 'create');
     assert.deepEqual(step.failures, []);
+    assert.ok(
+      engine.lastLogs.some((l) => /start Log Replay Service: create database Prev/.test(l)),
+      engine.lastLogs.join('\n'),
+    );
+    assert.ok(engine.lastLogs.some((l) => /not known until apply: .*managedInstanceId/.test(l)));
     const [bad] = await engine.preview([
       lrsResource(
         rig,
@@ -84,6 +89,15 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
     assert.match(String(out.phase), /restoring|starting/);
     assert.equal(out.storageContainerSasToken, undefined, 'no SAS in outputs');
     assert.equal(rig.sandbox.arm.requests.count({ method: 'PUT', pathPattern: /databases\/Sales$/ }), 1);
+
+    // In preview, a `complete` that is not known yet is shown as what would happen if it becomes true.
+    const [maybe] = await engine.preview([
+      lrsResource(rig, 'sales', inputs('Sales', { complete: UNKNOWN, lastBackupName: UNKNOWN })),
+    ]);
+    assert.equal(maybe.op, 'update');
+    assert.ok(
+      engine.lastLogs.some((l) => /if complete turns out true: complete the restore \(cutover\)/.test(l)),
+    );
 
     // The workload stops, the last log backup is taken and uploaded; the user flips `complete`.
     rig.sandbox.sqlServer.stopWorkload('Sales');
