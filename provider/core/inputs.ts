@@ -1,5 +1,11 @@
 /** Helpers to read raw provider inputs (plain objects from the engine) into typed values with failures. */
-import { isUnknown } from './unknown';
+import {
+  type ManagedInstanceRef,
+  managedInstanceId,
+  parseManagedInstanceId,
+  validateManagedInstanceRef,
+} from './armId';
+import { isUnknown, UNKNOWN } from './unknown';
 
 export interface Failure {
   property: string;
@@ -110,4 +116,55 @@ export function createOnlyFailures(
     }
   }
   return failures;
+}
+
+/** The managed instance as one ARM id, from `managedInstanceId` or its three parts (exclusive). */
+export function readManagedInstance(r: InputReader): string | undefined {
+  const id = r.string('managedInstanceId');
+  const parts = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'] as const;
+  const anyPart = parts.some((p) => r.has(p) || r.unknown(p));
+  if (r.unknown('managedInstanceId')) return undefined;
+  if (id) {
+    if (anyPart) {
+      r.fail(
+        'managedInstanceId',
+        'and subscriptionId/resourceGroupName/managedInstanceName are exclusive: give one or the other',
+      );
+    }
+    const ref = parseManagedInstanceId(id);
+    if (!ref) {
+      r.fail(
+        'managedInstanceId',
+        'must be an ARM id: /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/managedInstances/<name>',
+      );
+      return undefined;
+    }
+    for (const [field, problem] of validateManagedInstanceRef(ref))
+      r.fail('managedInstanceId', `has a ${field} that ${problem}`);
+    return managedInstanceId(ref);
+  }
+  if (parts.some((p) => r.unknown(p))) return undefined;
+  if (!anyPart) {
+    r.fail('managedInstanceId', 'is required (or subscriptionId, resourceGroupName and managedInstanceName)');
+    return undefined;
+  }
+  const ref: Partial<ManagedInstanceRef> = {};
+  for (const p of parts) ref[p] = r.string(p, { required: 'with the other parts of the managed instance' });
+  if (!ref.subscriptionId || !ref.resourceGroupName || !ref.managedInstanceName) return undefined;
+  for (const [field, problem] of validateManagedInstanceRef(ref as ManagedInstanceRef))
+    r.fail(field, problem);
+  return managedInstanceId(ref as ManagedInstanceRef);
+}
+
+const MI_PARTS = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'];
+
+/** What check returns: the managed instance always as one id (the parts are folded into it). */
+export function normalizeManagedInstance(
+  news: Record<string, unknown>,
+  out: Record<string, unknown>,
+  id: string | undefined,
+): void {
+  for (const p of MI_PARTS) delete out[p];
+  const unknown = ['managedInstanceId', ...MI_PARTS].some((k) => isUnknown(news[k]));
+  out.managedInstanceId = id ?? (unknown ? UNKNOWN : news.managedInstanceId);
 }

@@ -1,12 +1,12 @@
 import {
-  type ManagedInstanceRef,
-  managedInstanceId,
-  parseManagedInstanceId,
-  validateManagedInstanceRef,
-} from '../armId';
-import { createOnlyFailures, type Failure, InputReader } from '../inputs';
+  createOnlyFailures,
+  type Failure,
+  InputReader,
+  normalizeManagedInstance,
+  readManagedInstance,
+} from '../inputs';
 import { checkDatabaseName, checkSqlName } from '../names';
-import { isUnknown, UNKNOWN } from '../unknown';
+import { isUnknown } from '../unknown';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -185,13 +185,7 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
     armEndpoint,
   };
   const normalized: Record<string, unknown> = { ...news };
-  delete normalized.subscriptionId;
-  delete normalized.resourceGroupName;
-  delete normalized.managedInstanceName;
-  const miUnknown = ['managedInstanceId', 'subscriptionId', 'resourceGroupName', 'managedInstanceName'].some(
-    (k) => isUnknown(news[k]),
-  );
-  normalized.managedInstanceId = managedInstanceId ?? (miUnknown ? UNKNOWN : news.managedInstanceId);
+  normalizeManagedInstance(news, normalized, managedInstanceId);
   for (const k of ['replicationMode', 'failoverRoute', 'cleanup', 'beforeCutoverDelete'] as const) {
     if (inputs[k] !== undefined && !isUnknown(news[k])) normalized[k] = inputs[k];
   }
@@ -204,36 +198,6 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
     });
   }
   return { inputs, normalized, failures, warnings };
-}
-
-function readManagedInstance(r: InputReader): string | undefined {
-  if (r.unknown('managedInstanceId')) return undefined;
-  const id = r.string('managedInstanceId');
-  const parts = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'] as const;
-  if (id) {
-    const ref = parseManagedInstanceId(id);
-    if (!ref) {
-      r.fail(
-        'managedInstanceId',
-        'must be an ARM id: /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/managedInstances/<name>',
-      );
-      return undefined;
-    }
-    for (const [field, problem] of validateManagedInstanceRef(ref))
-      r.fail('managedInstanceId', `has a ${field} that ${problem}`);
-    return managedInstanceId(ref);
-  }
-  if (parts.some((p) => r.unknown(p))) return undefined;
-  if (!parts.some((p) => r.has(p))) {
-    r.fail('managedInstanceId', 'is required (or subscriptionId, resourceGroupName and managedInstanceName)');
-    return undefined;
-  }
-  const ref: Partial<ManagedInstanceRef> = {};
-  for (const p of parts) ref[p] = r.string(p, { required: 'with the other parts of the managed instance' });
-  if (!ref.subscriptionId || !ref.resourceGroupName || !ref.managedInstanceName) return undefined;
-  for (const [field, problem] of validateManagedInstanceRef(ref as ManagedInstanceRef))
-    r.fail(field, problem);
-  return managedInstanceId(ref as ManagedInstanceRef);
 }
 
 function readConnection(

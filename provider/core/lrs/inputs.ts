@@ -1,14 +1,14 @@
 import {
-  type ManagedInstanceRef,
-  managedInstanceId,
-  parseManagedInstanceId,
-  validateManagedInstanceRef,
-} from '../armId';
-import { createOnlyFailures, type Failure, InputReader } from '../inputs';
+  createOnlyFailures,
+  type Failure,
+  InputReader,
+  normalizeManagedInstance,
+  readManagedInstance,
+} from '../inputs';
 import { checkBackupFileName, checkCollation, checkDatabaseName } from '../names';
 import { checkSasToken } from '../sas';
 import { checkContainerUri } from '../storageUri';
-import { isUnknown, UNKNOWN } from '../unknown';
+import { isUnknown } from '../unknown';
 
 export const DEFAULT_COLLATION = 'SQL_Latin1_General_CP1_CI_AS';
 const MIN = 60_000;
@@ -179,56 +179,13 @@ export function checkLrsInputs(
   return { inputs, normalized, failures, warnings };
 }
 
-function readManagedInstance(r: InputReader): string | undefined {
-  const id = r.string('managedInstanceId');
-  const parts = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'] as const;
-  const anyPart = parts.some((p) => r.has(p) || r.unknown(p));
-  if (r.unknown('managedInstanceId')) return undefined;
-  if (id) {
-    if (anyPart) {
-      r.fail(
-        'managedInstanceId',
-        'and subscriptionId/resourceGroupName/managedInstanceName are exclusive: give one or the other',
-      );
-    }
-    const ref = parseManagedInstanceId(id);
-    if (!ref) {
-      r.fail(
-        'managedInstanceId',
-        'must be an ARM id: /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Sql/managedInstances/<name>',
-      );
-      return undefined;
-    }
-    for (const [field, problem] of validateManagedInstanceRef(ref))
-      r.fail('managedInstanceId', `has a ${field} that ${problem}`);
-    return managedInstanceId(ref);
-  }
-  if (parts.some((p) => r.unknown(p))) return undefined;
-  if (!anyPart) {
-    r.fail('managedInstanceId', 'is required (or subscriptionId, resourceGroupName and managedInstanceName)');
-    return undefined;
-  }
-  const ref: Partial<ManagedInstanceRef> = {};
-  for (const p of parts) ref[p] = r.string(p, { required: 'with the other parts of the managed instance' });
-  if (!ref.subscriptionId || !ref.resourceGroupName || !ref.managedInstanceName) return undefined;
-  for (const [field, problem] of validateManagedInstanceRef(ref as ManagedInstanceRef))
-    r.fail(field, problem);
-  return managedInstanceId(ref as ManagedInstanceRef);
-}
-
 /** What check returns to the engine: user values normalised, the managed instance always as one id. */
 function normalize(news: Record<string, unknown>, i: LrsInputs): Record<string, unknown> {
   const out: Record<string, unknown> = { ...news };
-  delete out.subscriptionId;
-  delete out.resourceGroupName;
-  delete out.managedInstanceName;
+  normalizeManagedInstance(news, out, i.managedInstanceId);
   const keep = (k: keyof LrsInputs) => {
     if (!isUnknown(news[k]) && i[k] !== undefined) out[k] = i[k];
   };
-  const miUnknown = ['managedInstanceId', 'subscriptionId', 'resourceGroupName', 'managedInstanceName'].some(
-    (k) => isUnknown(news[k]),
-  );
-  out.managedInstanceId = i.managedInstanceId ?? (miUnknown ? UNKNOWN : news.managedInstanceId);
   for (const k of [
     'storageContainerUri',
     'storageContainerSasToken',
