@@ -9,6 +9,10 @@ import type {
 } from '../core/lrs/ports';
 import { credential, fromAzureError, resolveArm } from './arm';
 
+/** Codes with which restoreDetails reports a failed restore (the REST spec's error list for the call). */
+const RESTORE_FAILURE =
+  /^(BrokenRestorePlan|BackupsFromMultipleDatabases|FullBackup|MissingStripe|RestoreFromStriped|StorageBroken|ManagedIdentityIssue|BlobStorageFailure|TimeoutDuringRestore|ManagedInstanceStorageLimitHit)/;
+
 export interface LrsArmOptions {
   managedInstanceId: string;
   databaseName: string;
@@ -82,9 +86,13 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
           unrestorableFiles: r.unrestorableFiles?.map((f) => f.name ?? '').filter(Boolean),
         };
       } catch (e) {
+        const err = e as { code?: string; statusCode?: number; message?: string };
         // A database LRS did not create, or whose restore finished long ago, has no restore details.
-        if (notFound(e) || (e as { code?: string })?.code === 'RestoreDetailsNotAvailableOrExpired')
-          return undefined;
+        if (notFound(e) || err?.code === 'RestoreDetailsNotAvailableOrExpired') return undefined;
+        // A failed restore answers 400 with the failure's code: that is a state to report, not a broken call.
+        if (err?.statusCode === 400 && err.code && RESTORE_FAILURE.test(err.code)) {
+          return { type: 'LRSRestore', status: 'Failed', blockReason: err.code, failureMessage: err.message };
+        }
         throw fromAzureError(e, `reading the restore details of ${db}`);
       }
     },

@@ -215,6 +215,33 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
     );
   });
 
+  it('a broken log chain fails with the service code and what to do; destroy drops the failed database', async () => {
+    const s = rig.sandbox.sqlServer;
+    await seed('Gap', 1);
+    // A log backup that never reaches the folder: the chain has a gap.
+    await s.backupLog('Gap', { blobName: 'elsewhere/gap_missing.trn' });
+    const after = (await s.backupLog('Gap')).blobName.split('/').pop()!;
+    const engine = rig.engine('gap');
+    await engine.up([lrsResource(rig, 'gap', inputs('Gap'))]);
+    rig.sandbox.clock.advance(rig.sandbox.world.lrs.options.stallGraceMs + 60_000);
+    await assert.rejects(
+      engine.up([lrsResource(rig, 'gap', inputs('Gap', { complete: true, lastBackupName: after }))]),
+      (e: Error) => {
+        assert.match(e.message, /RestoreFailed\/BrokenRestorePlanGapInLogBackups/);
+        assert.match(e.message, /What to do: log backups are missing between two files/);
+        return true;
+      },
+    );
+    assert.equal(
+      rig.sandbox.arm.requests.count({ method: 'POST', pathPattern: /databases\/Gap\/completeRestore/ }),
+      0,
+    );
+    const [refreshed] = await engine.refresh();
+    assert.equal(refreshed.outputs.phase, 'failed');
+    await engine.destroy();
+    assert.equal(rig.sandbox.arm.requests.count({ method: 'DELETE', pathPattern: /databases\/Gap$/ }), 1);
+  });
+
   it('rides out throttling and server errors from ARM', async () => {
     await seed('Flaky', 1);
     rig.sandbox.arm.faults.inject({

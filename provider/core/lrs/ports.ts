@@ -30,6 +30,8 @@ export interface RestoreDetailsView {
   numberOfFilesSkipped?: number;
   numberOfFilesUnrestorable?: number;
   unrestorableFiles?: string[];
+  /** The service's message when the restore failed. */
+  failureMessage?: string;
 }
 
 export interface StartRestoreRequest {

@@ -88,7 +88,7 @@ function restoreFailed(o: Observation): MigrationError {
   const files = d?.unrestorableFiles?.length ? ` Unrestorable files: ${d.unrestorableFiles.join(', ')}.` : '';
   return new MigrationError(
     'RestoreFailed',
-    `Log Replay Service reports the restore as ${d?.status ?? 'failed'}${d?.blockReason ? ` (${d.blockReason})` : ''}.${files}`,
+    `Log Replay Service reports the restore as ${d?.status ?? 'failed'}${d?.blockReason ? ` (${d.blockReason})` : ''}.${files}${d?.failureMessage ? ` ${d.failureMessage}` : ''}`,
     {
       causeCode: code,
       lastState: describeObservation(o),
