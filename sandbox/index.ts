@@ -8,6 +8,7 @@ import type { Faults } from './arm/faults';
 import type { RequestLog } from './arm/requestLog';
 import { dagRoutes } from './arm/routes/dag';
 import { registerSqlServerControlRoutes, registerStorageControlRoutes } from './arm/routes/sandbox';
+import { sharedIdentity } from './arm/auth';
 import { ArmServer } from './arm/server';
 import { Azurite, type SasOptions } from './azurite';
 import { type LinkSandbox, type LinkSandboxOptions, startLinkSandbox } from './link';
@@ -175,6 +176,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       tls: storageTls,
     });
     cleanups.push(() => link.stop());
+    // Entra ID logins (authentication 'entra'): tokens the sandbox's managed identity issued for Azure SQL.
+    link.link.credentials.acceptToken = (token) =>
+      sharedIdentity().authority.accepts(token, 'https://database.windows.net');
 
     const server = await ArmServer.start({
       world,

@@ -78,6 +78,12 @@ export class TokenAuthority {
     return issued;
   }
 
+  /** Whether `token` is one this authority issued, unexpired, for an audience starting with `audience`. */
+  accepts(token: string, audience: string): boolean {
+    const t = this.issued.get(token);
+    return !!t && t.expiresAt > Date.now() && t.resource.replace(/\/+$/, '').startsWith(audience);
+  }
+
   /** Throws AuthenticationFailure unless `authorization` carries a valid token this authority issued. */
   verify(authorization: string | undefined): IssuedToken {
     if (!authorization) {

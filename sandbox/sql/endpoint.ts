@@ -35,7 +35,11 @@ export class SqlEndpoint {
   /** SQL logins from the world's credentials (user case-insensitive), access tokens from its allow-list. */
   readonly authenticate = (login: LoginInfo): boolean => {
     if (login.authKind === 'token') {
-      return !!login.accessToken && this.world.credentials.tokens.includes(login.accessToken);
+      const token = login.accessToken;
+      if (!token) return false;
+      return (
+        this.world.credentials.tokens.includes(token) || this.world.credentials.acceptToken?.(token) === true
+      );
     }
     const logins = this.world.credentials[this.side];
     return logins.some(

@@ -143,6 +143,8 @@ export interface Credentials {
   managedInstance: Array<{ user: string; password: string }>;
   /** Entra ID access tokens accepted by either side. */
   tokens: string[];
+  /** Accepts further tokens (the sandbox's token authority: tokens it issued for Azure SQL). */
+  acceptToken?: (token: string) => boolean;
 }
 
 export interface LinkWorldOptions {

@@ -108,6 +108,22 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     assert.equal(back.outputs!.sqlServerReplicationMode, 'ASYNCHRONOUS_COMMIT');
   });
 
+  it('logs in to the managed instance with Entra ID through DefaultAzureCredential', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`entra-${n}`);
+    const entra = {
+      server: '127.0.0.1',
+      port: rig.sandbox.miTds.port,
+      authentication: 'entra',
+      caCertificate: rig.sandbox.tdsCa,
+    };
+    const [created] = await engine.up([resource(names, { managedInstanceSql: entra })]);
+    const dbs = created.outputs!.databases as { managedInstanceLastHardenedLsn: string | null }[];
+    assert.match(String(dbs[0].managedInstanceLastHardenedLsn), /^\d+$/);
+    const last = rig.sandbox.sqlEndpoints.managedInstance.executed.at(-1)!;
+    assert.equal(last.user, 'sandbox-managed-identity', 'the statement ran as the token identity');
+  });
+
   it('cutover waits for a running workload to stop, then fails over by T-SQL (SQL Server 2022 CU13)', async () => {
     const names = freshLink();
     const engine = rig.engine(`cut-${n}`);
