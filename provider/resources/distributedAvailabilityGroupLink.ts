@@ -163,7 +163,7 @@ export const distributedAvailabilityGroupLink = {
       const unknown = unknownInputs(news);
       if (unknown.length) console.log(`[${KIND} ${name}] not known until apply: ${unknown.join(', ')}`);
     }
-    return { inputs: c.normalized, failures: c.failures };
+    return { inputs: plain(c.normalized), failures: c.failures };
   },
 
   async diff(_id: string, olds: Props, news: Props) {

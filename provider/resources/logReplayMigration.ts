@@ -97,7 +97,7 @@ export const logReplayMigration = {
       if (unknown.length)
         console.log(`[LogReplayMigration ${name}] not known until apply: ${unknown.join(', ')}`);
     }
-    return { inputs: c.normalized, failures: c.failures };
+    return { inputs: plain(c.normalized), failures: c.failures };
   },
 
   async diff(_id: string, olds: Props, news: Props) {
