@@ -65,6 +65,15 @@ export class InputReader {
     return Math.round(v);
   }
 
+  /** Optional Azure Resource Manager origin (sovereign clouds, rehearsals). */
+  armEndpoint(): string | undefined {
+    const v = this.string('armEndpoint');
+    if (v && !/^https:\/\/[^/?#]+\/?$/i.test(v)) {
+      this.fail('armEndpoint', 'must be an https origin such as https://management.azure.com');
+    }
+    return v;
+  }
+
   stringArray(name: string, options: { required?: string } = {}): string[] | undefined {
     const v = this.raw[name];
     if (isUnknown(v)) return undefined;

@@ -79,6 +79,12 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     };
   }
 
+  const settle = (p: Promise<unknown>) =>
+    p.then(
+      () => 'finished',
+      (e: Error) => e.message,
+    );
+
   const changes = (side: 'sqlServer' | 'managedInstance') =>
     rig.sandbox.sqlEndpoints[side].changes().map((c) => c.sql);
 
@@ -219,10 +225,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     });
     await engine.up([resource(names, { replicationMode: 'Sync' })]);
     await engine.up([declared]);
-    const destroy = engine.destroy().then(
-      () => 'finished',
-      (e: Error) => e.message,
-    );
+    const destroy = settle(engine.destroy());
     await until('cleanup to wait for the first full backup', () =>
       rig.logs.some(
         (l) =>
@@ -249,10 +252,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     await engine.up([resource(names, { replicationMode: 'Sync' })]);
     rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
     const declared = resource(names, { replicationMode: 'Sync', cutover: true });
-    const run = engine.up([declared]).then(
-      () => 'finished',
-      (e: Error) => e.message,
-    );
+    const run = settle(engine.up([declared]));
     await until('the gate to run', () =>
       rig.logs.some((l) => l.includes('waiting for the LSN gate') && l.includes(names.db)),
     );
@@ -280,12 +280,6 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     });
     return { fired: () => fired };
   }
-
-  const settle = (p: Promise<unknown>) =>
-    p.then(
-      () => 'finished',
-      (e: Error) => e.message,
-    );
 
   it('a crash right after the sync switch on SQL Server converges on the next up', async () => {
     const names = freshLink();

@@ -156,10 +156,7 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
   const firstBackupDeadlineInMs = r.duration('firstBackupDeadlineInMs', 60 * MIN, 1_000, 7 * DAY);
   const operationDeadlineInMs = r.duration('operationDeadlineInMs', 15 * MIN, 1_000, DAY);
   const pollIntervalInMs = r.duration('pollIntervalInMs', 5_000, 10, 10 * MIN);
-  const armEndpoint = r.string('armEndpoint');
-  if (armEndpoint && !/^https:\/\/[^/?#]+\/?$/i.test(armEndpoint)) {
-    r.fail('armEndpoint', 'must be an https origin such as https://management.azure.com');
-  }
+  const armEndpoint = r.armEndpoint();
   const inputs: LinkInputs = {
     managedInstanceId,
     linkName,

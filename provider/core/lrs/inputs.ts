@@ -134,10 +134,7 @@ export function checkLrsInputs(
   const startDeadlineInMs = r.duration('startDeadlineInMs', 15 * MIN, 1_000, DAY);
   const restoreDeadlineInMs = r.duration('restoreDeadlineInMs', 6 * 60 * MIN, 1_000, 30 * DAY);
   const completeDeadlineInMs = r.duration('completeDeadlineInMs', 30 * MIN, 1_000, DAY);
-  const armEndpoint = r.string('armEndpoint');
-  if (armEndpoint && !/^https:\/\/[^/?#]+\/?$/i.test(armEndpoint)) {
-    r.fail('armEndpoint', 'must be an https origin such as https://management.azure.com');
-  }
+  const armEndpoint = r.armEndpoint();
 
   const inputs: LrsInputs = {
     managedInstanceId,
