@@ -132,6 +132,26 @@ describe('link workflow (fake world, fake clock)', () => {
     assert.deepEqual(world.miState.Sales, { state: 'ONLINE', readOnly: false });
   });
 
+  it('says the LSNs are still moving only while they move', async () => {
+    const { world, ctx, clock, i, lines } = setup({
+      cutover: true,
+      replicationMode: 'Sync',
+      lsnStabilityWindowInMs: 150_000,
+      lsnDeadlineInMs: 600_000,
+    });
+    world.workload = 7n;
+    world.stopWorkloadAfter = 5;
+    await drive(clock, cutover(i, ctx), 1000);
+    const gateLines = lines.filter((l) => l.startsWith('waiting for the LSN gate'));
+    assert.ok(
+      gateLines.some((l) => /still moving/.test(l)),
+      'said while moving',
+    );
+    const stableHeartbeats = gateLines.filter((l) => /stable for [1-9]\d*s/.test(l));
+    assert.ok(stableHeartbeats.length > 0, gateLines.join('\n'));
+    for (const l of stableHeartbeats) assert.doesNotMatch(l, /still moving/);
+  });
+
   it('breaks the link on SQL Server 2019 and refuses tsqlFailover there', async () => {
     const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
     world.version = { productVersion: '15.0.4365.2' };

@@ -282,17 +282,17 @@ export async function runGate(
         const now = ctx.clock.now();
         const state = gate.observe(last, now);
         if (gate.restarted(now)) moves++;
-        return { samples: last, state };
+        // The first reading always "moves"; after that, movement in this reading means the workload runs.
+        return { samples: last, state, moving: moves > 1 && gate.restarted(now) };
       },
       judge: (s) =>
         s.state.status === 'passed'
           ? { done: true }
           : {
               done: false,
-              waiting:
-                moves > 1
-                  ? `${s.state.reason} (LSNs still moving: is the workload stopped?)`
-                  : s.state.reason,
+              waiting: s.moving
+                ? `${s.state.reason} (LSNs still moving: is the workload stopped?)`
+                : s.state.reason,
             },
       describe: (s) => describeSamples(s.samples),
       deadline: ctx.clock.now() + i.lsnDeadlineInMs,
