@@ -206,6 +206,25 @@ describe('link workflow (fake world, fake clock)', () => {
     assert.equal(again.cutoverAt, '2026-01-05T09:00:00Z');
   });
 
+  it('resumes after a crash while the link removal was still bringing the databases read-write', async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    // The DELETE of the link went through, the databases are not read-write yet, the DAG is still on SQL Server.
+    world.link = undefined;
+    world.replicating = false;
+    world.readWriteAfter = 3;
+    const r = await drive(clock, cutover(i, ctx));
+    assert.equal(r.route, 'breakLink');
+    assert.deepEqual(world.calls, [], 'no second failover, no mode switch');
+    assert.deepEqual(world.miState.Sales, { state: 'ONLINE', readOnly: false });
+  });
+
+  it('refuses a cutover when the link exists on neither side', async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    world.link = undefined;
+    world.dagOnSql = false;
+    await assert.rejects(drive(clock, cutover(i, ctx)), (e: MigrationError) => e.code === 'LinkNotFound');
+  });
+
   it('cleanup waits for the first full backup, drops the DAG, and the AG only when unused', async () => {
     const { world, ctx, clock, i } = setup({
       cutover: true,

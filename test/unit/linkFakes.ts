@@ -42,6 +42,9 @@ export class FakeLinkWorld {
   /** Reads of the LSNs so far; `stopWorkloadAfter` stops the workload after that many reads. */
   reads = 0;
   stopWorkloadAfter?: number;
+  /** Number of database-state reads after which the MI databases turn read-write. */
+  readWriteAfter?: number;
+  private stateReads = 0;
   /** Number of backup reads after which the MI reports its first full backup. */
   backupAfter?: number;
   private backupReads = 0;
@@ -53,7 +56,7 @@ export class FakeLinkWorld {
     if (this.replicating) this.miLsn = this.sqlLsn;
   }
 
-  private makeReadWrite() {
+  makeReadWrite() {
     for (const k of Object.keys(this.miState)) this.miState[k] = { state: 'ONLINE', readOnly: false };
   }
 
@@ -116,7 +119,11 @@ export class FakeLinkWorld {
 
   mi: ManagedInstanceSqlPort = {
     lsns: async () => [{ hardened: this.replicating || !this.link ? this.miLsn : this.miLsn, primary: true }],
-    databaseState: async (db) => this.miState[db],
+    databaseState: async (db) => {
+      this.stateReads++;
+      if (this.readWriteAfter !== undefined && this.stateReads > this.readWriteAfter) this.makeReadWrite();
+      return this.miState[db];
+    },
     firstFullBackup: async (db) => {
       this.backupReads++;
       if (this.backupAfter !== undefined && this.backupReads > this.backupAfter)

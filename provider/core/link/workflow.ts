@@ -335,13 +335,12 @@ export async function cutover(
   const tier = await ctx.arm.getInstance();
   const bc = /business ?critical/i.test(tier.tier ?? '');
   let result: CutoverResult | undefined;
-  if (cutOver(o) && (previous?.cutoverAt || (await allReadWrite(i, ctx)))) {
+  if (!o.link && o.replicas.length === 0 && !previous?.cutoverAt) throw linkMissing(i, o)!;
+  // The link removed (by this resource before a crash, or already cleaned up) or the MI primary: the failover
+  // happened; only the verification is left.
+  if (cutOver(o)) {
     ctx.log(`link ${i.linkName} is already ${o.link ? 'failed over' : 'removed'}: resuming at verification`);
   } else {
-    if (o.replicas.length === 0 && !o.link) {
-      const missing = linkMissing(i, o);
-      if (missing) throw missing;
-    }
     if (!eq(o.managedInstanceMode, 'Sync') || o.replicas.some((r) => !eq(r.availabilityMode, SYNC))) {
       if (!(i.switchToSyncForCutover || i.replicationMode === 'Sync')) {
         throw new MigrationError(
