@@ -2,7 +2,7 @@ import { parseManagedInstanceId } from '../core/armId';
 import type { Clock } from '../core/clock';
 import { MigrationError } from '../core/errors';
 import type { ReplicationMode } from '../core/link/inputs';
-import type { LinkArmPort, LinkView } from '../core/link/ports';
+import type { LinkArmPort, LinkDatabaseView, LinkView } from '../core/link/ports';
 import { API_VERSIONS } from './apiVersions';
 import { RawArm } from './rawArm';
 
@@ -16,23 +16,10 @@ export interface LinkArmOptions {
   log?: (line: string) => void;
 }
 
+/** The wire shape (2025-01-01): the properties are the view's fields, all optional. */
 interface DagBody {
   id?: string;
-  properties?: {
-    replicationMode?: string;
-    instanceLinkRole?: string;
-    partnerLinkRole?: string;
-    instanceAvailabilityGroupName?: string;
-    partnerAvailabilityGroupName?: string;
-    linkState?: string;
-    databases?: {
-      databaseName?: string;
-      lastHardenedLsn?: string;
-      replicaState?: string;
-      synchronizationHealth?: string;
-      connectedState?: string;
-    }[];
-  };
+  properties?: Partial<Omit<LinkView, 'id' | 'databases'>> & { databases?: Partial<LinkDatabaseView>[] };
 }
 
 /** The link (distributed availability group) on the managed instance, api-version 2025-01-01. */
@@ -75,22 +62,11 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
       const r = await arm.call('GET', `${dagPath}${dagVersion}`, undefined, `reading the link ${o.linkName}`);
       if (r.status === 404) return undefined;
       const b = r.body as DagBody;
-      const p = b.properties ?? {};
+      const { databases = [], ...p } = b.properties ?? {};
       return {
+        ...p,
         id: b.id,
-        replicationMode: p.replicationMode,
-        instanceLinkRole: p.instanceLinkRole,
-        partnerLinkRole: p.partnerLinkRole,
-        instanceAvailabilityGroupName: p.instanceAvailabilityGroupName,
-        partnerAvailabilityGroupName: p.partnerAvailabilityGroupName,
-        linkState: p.linkState,
-        databases: (p.databases ?? []).map((d) => ({
-          databaseName: d.databaseName ?? '',
-          lastHardenedLsn: d.lastHardenedLsn,
-          replicaState: d.replicaState,
-          synchronizationHealth: d.synchronizationHealth,
-          connectedState: d.connectedState,
-        })),
+        databases: databases.map((d) => ({ ...d, databaseName: d.databaseName ?? '' })),
       };
     },
     async setReplicationMode(mode: ReplicationMode) {
@@ -101,11 +77,7 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
         { properties: { replicationMode: mode } },
         doing,
       );
-      if (r.status === 404)
-        throw new MigrationError(
-          'LinkNotFound',
-          `The link ${o.linkName} does not exist on the managed instance.`,
-        );
+      if (r.status === 404) throw linkNotFound(o.linkName);
       await arm.waitLro(r, doing, lro);
     },
     async deleteLink() {
@@ -117,12 +89,12 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
     async failover(type) {
       const doing = `failing over the link ${o.linkName} (${type})`;
       const r = await arm.call('POST', `${dagPath}/failover${dagVersion}`, { failoverType: type }, doing);
-      if (r.status === 404)
-        throw new MigrationError(
-          'LinkNotFound',
-          `The link ${o.linkName} does not exist on the managed instance.`,
-        );
+      if (r.status === 404) throw linkNotFound(o.linkName);
       await arm.waitLro(r, doing, lro);
     },
   };
+}
+
+function linkNotFound(linkName: string): MigrationError {
+  return new MigrationError('LinkNotFound', `The link ${linkName} does not exist on the managed instance.`);
 }

@@ -40,10 +40,6 @@ export class TimeoutError extends MigrationError {
   }
 }
 
-export function isMigrationError(e: unknown): e is MigrationError {
-  return e instanceof MigrationError;
-}
-
 export function messageOf(e: unknown): string {
   if (e instanceof MigrationError) return e.describe();
   if (e instanceof Error) return e.message;

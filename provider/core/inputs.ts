@@ -127,10 +127,12 @@ export function createOnlyFailures(
   return failures;
 }
 
+const MI_PARTS = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'] as const;
+
 /** The managed instance as one ARM id, from `managedInstanceId` or its three parts (exclusive). */
 export function readManagedInstance(r: InputReader): string | undefined {
   const id = r.string('managedInstanceId');
-  const parts = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'] as const;
+  const parts = MI_PARTS;
   const anyPart = parts.some((p) => r.has(p) || r.unknown(p));
   if (r.unknown('managedInstanceId')) return undefined;
   if (id) {
@@ -164,8 +166,6 @@ export function readManagedInstance(r: InputReader): string | undefined {
     r.fail(field, problem);
   return managedInstanceId(ref as ManagedInstanceRef);
 }
-
-const MI_PARTS = ['subscriptionId', 'resourceGroupName', 'managedInstanceName'];
 
 /** What check returns: the managed instance always as one id (the parts are folded into it). */
 export function normalizeManagedInstance(

@@ -10,6 +10,11 @@ export interface Step {
   dataLoss?: boolean;
 }
 
+/** Steps that happen only if a value not known in preview turns out a certain way. */
+export function conditional(condition: string, steps: Step[]): Step[] {
+  return steps.map((s) => ({ ...s, action: `if ${condition}: ${s.action}` }));
+}
+
 export function formatPlan(title: string, steps: Step[]): string {
   if (steps.length === 0) return `${title}: nothing to do`;
   const lines = steps.map((s, i) => {

@@ -4,7 +4,6 @@
  * connection strings) in case an unexpected one slips into a message from a library.
  */
 const PATTERNS: [RegExp, string][] = [
-  [/([?&]sig=)[^&\s"']+/gi, '$1***'],
   [/(\bsig=)[^&\s"']+/gi, '$1***'],
   [/(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/g, '$1***'],
   [/((?:password|pwd|accountkey|access_token|client_secret)\s*[=:]\s*"?)[^;"\s&,}]+/gi, '$1***'],

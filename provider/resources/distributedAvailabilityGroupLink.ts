@@ -2,7 +2,6 @@
  * The DistributedAvailabilityGroupLink dynamic provider: glue between the engine's calls and the pure link
  * workflow in core/link. SQL sessions and ARM clients are opened per operation and always closed.
  */
-import { MigrationError } from '../core/errors';
 import { checkLinkInputs, type LinkInputs, type ReadyLink, type ReplicationMode } from '../core/link/inputs';
 import {
   type CleanupResult,
@@ -21,18 +20,17 @@ import {
   sampleLsns,
 } from '../core/link/workflow';
 import type { LsnSample } from '../core/lsn';
-import { formatPlan, type Step } from '../core/plan';
+import { conditional, formatPlan, type Step } from '../core/plan';
 import { isUnknown } from '../core/unknown';
-import { OperationContext, plain, unknownInputs, withProvider } from '../runtime/context';
+import { checkResult, OperationContext, plain, sayUnknowns, validInputs } from '../runtime/context';
 import type { SqlSession as Session } from '../sql/client';
 
 type Props = Record<string, unknown>;
 const KIND = 'DistributedAvailabilityGroupLink';
+const PLAN_TITLE = 'create plan (steps already in place are skipped)';
 
-function parse(news: Props, olds: Props = {}): ReadyLink {
-  const c = checkLinkInputs(olds, news);
-  if (c.failures.length) throw new MigrationError('InvalidInput', c.failures.map((f) => f.reason).join('\n'));
-  return c.inputs as ReadyLink;
+function parse(news: Props): ReadyLink {
+  return validInputs<ReadyLink>(checkLinkInputs({}, news));
 }
 
 function linkId(i: ReadyLink): string {
@@ -135,15 +133,16 @@ async function converge(i: ReadyLink, ctx: LinkContext, extra: Extra): Promise<E
 
 async function run<T>(
   i: ReadyLink,
-  fn: (ctx: LinkContext, op: OperationContext) => Promise<T>,
+  inputs: Props,
+  fn: (ctx: LinkContext) => Promise<T>,
   onError: (ctx: LinkContext) => Promise<{ id: string; properties: Props } | undefined>,
 ): Promise<T> {
   const { op, ctx, close } = await open(i);
   try {
-    return await fn(ctx, op);
+    return await fn(ctx);
   } catch (e) {
     const partial = await onError(ctx).catch(() => undefined);
-    throw op.failure(e, partial);
+    throw op.failure(e, partial, inputs);
   } finally {
     await close();
   }
@@ -152,18 +151,8 @@ async function run<T>(
 export const distributedAvailabilityGroupLink = {
   async check(olds: Props, news: Props) {
     const c = checkLinkInputs(olds, news);
-    for (const w of c.warnings) console.log(`[${KIND}] WARNING: ${w}`);
-    // The engine calls no diff for a new resource: check is where preview can show what create will do.
-    if (Object.keys(olds).length === 0 && c.failures.length === 0) {
-      const i = c.inputs;
-      const name = i.linkName ?? '(not known yet)';
-      console.log(
-        formatPlan(`[${KIND} ${name}] create plan (steps already in place are skipped)`, createPlan(i)),
-      );
-      const unknown = unknownInputs(news);
-      if (unknown.length) console.log(`[${KIND} ${name}] not known until apply: ${unknown.join(', ')}`);
-    }
-    return { inputs: plain(c.normalized), failures: c.failures };
+    const plan = () => createPlan(c.inputs);
+    return checkResult(KIND, c.inputs.linkName, olds, news, c, plan, PLAN_TITLE);
   },
 
   async diff(_id: string, olds: Props, news: Props) {
@@ -172,17 +161,14 @@ export const distributedAvailabilityGroupLink = {
     const steps: Step[] = [];
     const done = typeof olds.cutoverAt === 'string';
     const oldMode = (olds.replicationMode as ReplicationMode | undefined) ?? 'Async';
-    const unknown = unknownInputs(news);
-    const maybe = (what: string, list: Step[]) =>
-      list.map((s) => ({ ...s, action: `if ${what}: ${s.action}` }));
     if (!done && i.cutover && olds.cutover !== true) steps.push(...planCutover(i, oldMode));
     else if (!done && isUnknown(news.cutover) && olds.cutover !== true) {
-      steps.push(...maybe('cutover turns out true', planCutover(i, oldMode)));
+      steps.push(...conditional('cutover turns out true', planCutover(i, oldMode)));
     } else if (!done && i.replicationMode && i.replicationMode !== oldMode) {
       steps.push(...planModeSwitch(i, i.replicationMode));
     } else if (!done && isUnknown(news.replicationMode)) {
       steps.push(
-        ...maybe('replicationMode changes', planModeSwitch(i, oldMode === 'Sync' ? 'Async' : 'Sync')),
+        ...conditional('replicationMode changes', planModeSwitch(i, oldMode === 'Sync' ? 'Async' : 'Sync')),
       );
     }
     if (done && i.cleanupAfterCutover && !olds.cleanupAt) steps.push(...planCleanup(i));
@@ -198,10 +184,8 @@ export const distributedAvailabilityGroupLink = {
     );
     const changes = steps.length > 0 || settings.length > 0 || connections.length > 0;
     if (changes) {
-      if (unknown.length)
-        console.log(
-          `[${KIND} ${String(news.linkName ?? olds.linkName)}] not known until apply: ${unknown.join(', ')}`,
-        );
+      const label = `[${KIND} ${String(news.linkName ?? olds.linkName)}]`;
+      sayUnknowns(label, news);
       const all = steps.length
         ? steps
         : [
@@ -209,7 +193,7 @@ export const distributedAvailabilityGroupLink = {
               action: `record new settings (${[...settings, ...connections].join(', ')}); no change to the link`,
             },
           ];
-      console.log(formatPlan(`[${KIND} ${String(news.linkName ?? olds.linkName)}] update plan`, all));
+      console.log(formatPlan(`${label} update plan`, all));
       if (!done && i.cutover === false)
         console.log(formatPlan(`[${KIND}] on destroy before cutover`, planDeleteBeforeCutover(i)));
     }
@@ -218,20 +202,17 @@ export const distributedAvailabilityGroupLink = {
 
   async create(news: Props) {
     const i = parse(news);
-    const plan: Step[] = i.cutover
-      ? planCutover(i, undefined)
-      : planModeSwitch(i, i.replicationMode ?? 'Async');
     return run(
       i,
-      async (ctx, op) => {
-        op.say(formatPlan('create plan (steps already in place are skipped)', plan));
+      news,
+      async (ctx) => {
         const extra = await converge(i, ctx, {});
         return { id: linkId(i), outs: await outputs(i, ctx, extra, news) };
       },
       async (ctx) => {
         const o = await observeLink(i, ctx);
         if (!o.link && o.replicas.length === 0) return undefined;
-        return { id: linkId(i), properties: withProvider(await outputs(i, ctx, {}, news), news) };
+        return { id: linkId(i), properties: await outputs(i, ctx, {}, news) };
       },
     );
   },
@@ -241,11 +222,12 @@ export const distributedAvailabilityGroupLink = {
     const extra = extraFrom(olds);
     return run(
       i,
+      news,
       async (ctx) => {
         const next = await converge(i, ctx, extra);
         return { outs: await outputs(i, ctx, next, news) };
       },
-      async (ctx) => ({ id, properties: withProvider(await outputs(i, ctx, extra, news), news) }),
+      async (ctx) => ({ id, properties: await outputs(i, ctx, extra, news) }),
     );
   },
 
@@ -253,6 +235,7 @@ export const distributedAvailabilityGroupLink = {
     const i = parse(props);
     return run(
       i,
+      props,
       async (ctx) => ({ id, props: await outputs(i, ctx, extraFrom(props), props) }),
       async () => undefined,
     );
@@ -262,6 +245,7 @@ export const distributedAvailabilityGroupLink = {
     const i = parse(props);
     await run(
       i,
+      props,
       async (ctx) => {
         await deleteLinkResource(i, ctx, props);
       },

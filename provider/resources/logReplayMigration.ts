@@ -20,20 +20,18 @@ import {
   planUpdate,
   stop,
 } from '../core/lrs/workflow';
-import { formatPlan } from '../core/plan';
+import { conditional, formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
 import { isUnknown } from '../core/unknown';
-import { OperationContext, plain, unknownInputs, withProvider } from '../runtime/context';
+import { checkResult, OperationContext, plain, sayUnknowns, validInputs } from '../runtime/context';
 
 type Props = Record<string, unknown>;
 type Ready = LrsInputs & { managedInstanceId: string; databaseName: string };
 
+const KIND = 'LogReplayMigration';
+
 function parse(news: Props, started = false): Ready {
-  const c = checkLrsInputs({}, news, Date.now(), { started });
-  if (c.failures.length) {
-    throw new MigrationError('InvalidInput', c.failures.map((f) => f.reason).join('\n'));
-  }
-  return c.inputs as Ready;
+  return validInputs<Ready>(checkLrsInputs({}, news, Date.now(), { started }));
 }
 
 function databaseId(i: Ready): string {
@@ -41,7 +39,7 @@ function databaseId(i: Ready): string {
 }
 
 function context(i: Ready): { op: OperationContext; lrs: LrsContext } {
-  const op = new OperationContext(`[LogReplayMigration ${i.databaseName}] `, [i.storageContainerSasToken]);
+  const op = new OperationContext(`[${KIND} ${i.databaseName}] `, [i.storageContainerSasToken]);
   const { createLrsArm } = require('../azure/lrs') as typeof import('../azure/lrs');
   const { createBackupStorage } = require('../storage/blob') as typeof import('../storage/blob');
   const location = checkContainerUri(i.storageContainerUri ?? '').location;
@@ -88,28 +86,15 @@ async function partial(i: Ready, lrs: LrsContext, olds: Props, now: number) {
 export const logReplayMigration = {
   async check(olds: Props, news: Props) {
     const c = checkLrsInputs(olds, news, Date.now());
-    for (const w of c.warnings) console.log(`[LogReplayMigration] WARNING: ${w}`);
-    // The engine calls no diff for a new resource: check is where preview can show what create will do.
-    if (Object.keys(olds).length === 0 && c.failures.length === 0) {
-      const name = c.inputs.databaseName ?? '(not known yet)';
-      console.log(formatPlan(`[LogReplayMigration ${name}] create plan`, planCreate(c.inputs)));
-      const unknown = unknownInputs(news);
-      if (unknown.length)
-        console.log(`[LogReplayMigration ${name}] not known until apply: ${unknown.join(', ')}`);
-    }
-    return { inputs: plain(c.normalized), failures: c.failures };
+    return checkResult(KIND, c.inputs.databaseName, olds, news, c, () => planCreate(c.inputs));
   },
 
   async diff(_id: string, olds: Props, news: Props) {
     const c = checkLrsInputs({}, news, Date.now(), { started: true });
-    const unknown = unknownInputs(news);
     let steps = planUpdate(olds, c.inputs);
     if (isUnknown(news.complete) && olds.complete !== true) {
       // Not known in preview: say what happens if it turns out true.
-      steps = planComplete(c.inputs).map((s) => ({
-        ...s,
-        action: `if complete turns out true: ${s.action}`,
-      }));
+      steps = conditional('complete turns out true', planComplete(c.inputs));
     }
     const settings = [
       'lastBackupName',
@@ -122,12 +107,11 @@ export const logReplayMigration = {
     ].filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify((c.normalized as Props)[k] ?? null));
     const changes = steps.length > 0 || settings.length > 0;
     if (changes) {
-      const name = String(news.databaseName ?? olds.databaseName);
-      if (unknown.length)
-        console.log(`[LogReplayMigration ${name}] not known until apply: ${unknown.join(', ')}`);
+      const label = `[${KIND} ${String(news.databaseName ?? olds.databaseName)}]`;
+      sayUnknowns(label, news);
       console.log(
         formatPlan(
-          `[LogReplayMigration ${name}] update plan`,
+          `${label} update plan`,
           steps.length ? steps : [{ action: `record new settings (${settings.join(', ')}); no Azure call` }],
         ),
       );
@@ -144,7 +128,7 @@ export const logReplayMigration = {
       return { id: databaseId(i), outs: plain(outputs(i, o, { startedAt: iso(started) }, op.clock.now())) };
     } catch (e) {
       const p = await partial(i, lrs, { startedAt: iso(started) }, op.clock.now());
-      throw op.failure(e, p && { id: p.id, properties: withProvider(p.properties, news) });
+      throw op.failure(e, p, news);
     }
   },
 
@@ -168,7 +152,7 @@ export const logReplayMigration = {
       return { outs: plain(outputs(i, o, olds, op.clock.now())) };
     } catch (e) {
       const p = (await partial(i, lrs, olds, op.clock.now())) ?? { id, properties: olds };
-      throw op.failure(e, { id: p.id, properties: withProvider(p.properties, news) });
+      throw op.failure(e, p, news);
     }
   },
 

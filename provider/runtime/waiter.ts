@@ -25,6 +25,9 @@ export interface WaitOptions<T> {
   hint?: string;
 }
 
+/** A waiter bound to a clock and a progress sink: what workflows in core receive. */
+export type Waiter = <T>(options: Omit<WaitOptions<T>, 'clock' | 'progress'>) => Promise<T>;
+
 /**
  * The one waiter of the project: polls with a deadline and a gentle backoff while nothing changes, prints
  * what is awaited with the current figure and the deadline, and on timeout throws an error that carries the

@@ -1,6 +1,6 @@
 import { type Clock, iso } from '../clock';
 import { MigrationError } from '../errors';
-import type { Waiter } from '../lrs/workflow';
+import type { Waiter } from '../../runtime/waiter';
 import { describeSamples, LsnGate, type LsnSample, lsnText } from '../lsn';
 import { formatPlan, type Step } from '../plan';
 import type { FailoverRoute, LinkInputs, ReadyLink, ReplicationMode } from './inputs';
@@ -160,6 +160,9 @@ export async function observeLink(i: ReadyLink, ctx: LinkContext): Promise<LinkO
     managedInstanceMode: link?.replicationMode,
   };
 }
+
+const isReadWrite = (s: { state: string; readOnly: boolean } | undefined) =>
+  s !== undefined && eq(s.state, 'ONLINE') && !s.readOnly;
 
 const cutOver = (o: LinkObservation) => !o.link || eq(o.link.instanceLinkRole, 'Primary');
 
@@ -377,7 +380,7 @@ export async function cutover(
     what: `the managed instance databases (${i.databaseNames.join(', ')}) to be online and read-write`,
     poll: () => Promise.all(i.databaseNames.map(async (d) => [d, await ctx.mi.databaseState(d)] as const)),
     judge: (rows) =>
-      rows.every(([, s]) => s && eq(s.state, 'ONLINE') && !s.readOnly)
+      rows.every(([, s]) => isReadWrite(s))
         ? { done: true }
         : { done: false, waiting: 'not all online read-write yet' },
     describe: (rows) =>
@@ -400,7 +403,7 @@ export async function cutover(
 
 async function allReadWrite(i: ReadyLink, ctx: LinkContext): Promise<boolean> {
   const states = await Promise.all(i.databaseNames.map((d) => ctx.mi.databaseState(d)));
-  return states.every((s) => s && eq(s.state, 'ONLINE') && !s.readOnly);
+  return states.every(isReadWrite);
 }
 
 async function failover(

@@ -4,21 +4,12 @@ import { MigrationError } from '../errors';
 import { formatPlan, type Step } from '../plan';
 import { lrsHint } from './hints';
 import { DEFAULT_COLLATION, type LrsInputs } from './inputs';
+import type { Waiter } from '../../runtime/waiter';
 import type { BackupStoragePort, LrsArmPort, ManagedDatabaseView, RestoreDetailsView } from './ports';
 
 /** The tag that proves a database was started by this resource (checked before adopting or dropping it). */
 export const OWNER_TAG = 'sqlmi-migrate-owner';
 export const LRS_TYPE = 'LRSRestore';
-
-export type Waiter = <T>(options: {
-  what: string;
-  poll: () => Promise<T>;
-  judge: (s: T) => { done: true } | { done: false; waiting: string } | { failed: Error };
-  describe: (s: T) => string;
-  deadline: number;
-  intervalMs: number;
-  hint?: string;
-}) => Promise<T>;
 
 export interface LrsContext {
   arm: LrsArmPort;
