@@ -16,6 +16,7 @@ import { distributedAvailabilityGroupLinkProvider, logReplayMigrationProvider } 
 import { consumerProject, node22 } from './engine/consumer';
 import { type DeclaredResource, MiniEngine, type StepResult } from './engine/engine';
 import { type Sandbox, startSandbox } from './index';
+import { managedInstanceId } from './world/instances';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s = '') => console.log(s);
@@ -65,7 +66,7 @@ function engineFor(sb: Sandbox, dir: string, stack: string, log: string[]): Mini
 async function rehearseLrs(sb: Sandbox, dir: string): Promise<void> {
   section('Log Replay Service: SQL Server "Sales" → managed instance, with backups in Blob storage');
   const mi = sb.instance;
-  const miId = `/subscriptions/${mi.subscriptionId}/resourceGroups/${mi.resourceGroup}/providers/Microsoft.Sql/managedInstances/${mi.name}`;
+  const miId = managedInstanceId(mi);
   const sql = sb.sqlServer;
   sql.addDatabase('Sales', { folder: 'sales', sizeMB: 200 });
   sql.startWorkload('Sales', 2_000);
@@ -156,7 +157,7 @@ async function rehearseLrs(sb: Sandbox, dir: string): Promise<void> {
 async function rehearseLink(sb: Sandbox, dir: string): Promise<void> {
   section('Managed Instance link: SQL Server AG "AG_Orders" → managed instance through DAG "DAG_Orders"');
   const mi = sb.instance;
-  const miId = `/subscriptions/${mi.subscriptionId}/resourceGroups/${mi.resourceGroup}/providers/Microsoft.Sql/managedInstances/${mi.name}`;
+  const miId = managedInstanceId(mi);
   sb.link.establishLink({
     name: 'DAG_Orders',
     sqlServerAg: 'AG_Orders',

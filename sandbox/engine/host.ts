@@ -52,7 +52,7 @@ import type * as EmptyPbModule from 'google-protobuf/google/protobuf/empty_pb';
 import type * as StructPbModule from 'google-protobuf/google/protobuf/struct_pb';
 
 /** The string the engine sends during preview for values that are not known yet. */
-export const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
+export { UNKNOWN } from '../../provider/core/unknown';
 /** Key of the signature that marks special values on the Pulumi wire. */
 export const SIG_KEY = '4dabf18193072939515e22adb298388d';
 /** Signature of a secret value: `{ [SIG_KEY]: SECRET_SIG, value }`. */

@@ -4,7 +4,7 @@
  * by the real mssql/tedious client over TLS.
  */
 import assert from 'node:assert/strict';
-import { managedInstanceId } from '../../provider/core/armId';
+import { managedInstanceId } from '../../sandbox/world/instances';
 import type { DeclaredResource } from '../../sandbox/engine/engine';
 import { type Rig, startRig, until } from './rig';
 
@@ -16,12 +16,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
 
   before(async () => {
     rig = await startRig({ link: { firstBackupDelayMs: 5 * 60_000 } });
-    const mi = rig.sandbox.instance;
-    miId = managedInstanceId({
-      subscriptionId: mi.subscriptionId,
-      resourceGroupName: mi.resourceGroup,
-      managedInstanceName: mi.name,
-    });
+    miId = managedInstanceId(rig.sandbox.instance);
   });
   after(async () => {
     await rig?.stop();
@@ -84,6 +79,17 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
       () => 'finished',
       (e: Error) => e.message,
     );
+
+  /** A fresh link, switched to sync and cut over, whose destroy may drop the DAG and the AG. */
+  async function cutOverForCleanup(stack: string) {
+    const names = freshLink();
+    const engine = rig.engine(`${stack}-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    await engine.up([
+      resource(names, { replicationMode: 'Sync', cutover: true, cleanup: 'linkAndAvailabilityGroup' }),
+    ]);
+    return { names, engine };
+  }
 
   const changes = (side: 'sqlServer' | 'managedInstance') =>
     rig.sandbox.sqlEndpoints[side].changes().map((c) => c.sql);
@@ -216,21 +222,11 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
   });
 
   it('cleanup after cutover waits for the first full backup, then drops the DAG and the unused AG; a crash in between resumes', async () => {
-    const names = freshLink();
-    const engine = rig.engine(`clean-${n}`);
-    const declared = resource(names, {
-      replicationMode: 'Sync',
-      cutover: true,
-      cleanup: 'linkAndAvailabilityGroup',
-    });
-    await engine.up([resource(names, { replicationMode: 'Sync' })]);
-    await engine.up([declared]);
+    const { names, engine } = await cutOverForCleanup('clean');
     const destroy = settle(engine.destroy());
     await until('cleanup to wait for the first full backup', () =>
-      rig.logs.some(
-        (l) =>
-          (l.includes('first full backup') && l.includes(names.db) && l.startsWith('waiting')) ||
-          /waiting for the managed instance's first full backup/.test(l),
+      rig.logs.some((l) =>
+        l.includes(`waiting for the managed instance's first full backup of ${names.db}:`),
       ),
     );
     assert.ok(
@@ -313,15 +309,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
   });
 
   it('a crash between the two DROPs converges on the next destroy', async () => {
-    const names = freshLink();
-    const engine = rig.engine(`crashdrop-${n}`);
-    const declared = resource(names, {
-      replicationMode: 'Sync',
-      cutover: true,
-      cleanup: 'linkAndAvailabilityGroup',
-    });
-    await engine.up([resource(names, { replicationMode: 'Sync' })]);
-    await engine.up([declared]);
+    const { names, engine } = await cutOverForCleanup('crashdrop');
     const crash = crashAfter(engine, new RegExp(`^DROP AVAILABILITY GROUP \\[${names.dag}\\]`));
     assert.notEqual(await settle(engine.destroy()), 'finished');
     assert.ok(crash.fired());

@@ -3,7 +3,7 @@
  * backups a simulated SQL Server writes, and the ARM stand-in restoring them over simulated time.
  */
 import assert from 'node:assert/strict';
-import { managedInstanceId } from '../../provider/core/armId';
+import { managedInstanceId } from '../../sandbox/world/instances';
 import { UNKNOWN } from '../../sandbox/engine/host';
 import { lrsResource, type Rig, startRig, until } from './rig';
 
@@ -22,12 +22,7 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
 
   before(async () => {
     rig = await startRig();
-    const mi = rig.sandbox.instance;
-    miId = managedInstanceId({
-      subscriptionId: mi.subscriptionId,
-      resourceGroupName: mi.resourceGroup,
-      managedInstanceName: mi.name,
-    });
+    miId = managedInstanceId(rig.sandbox.instance);
     sas = rig.sandbox.storage.makeSas({ permissions: 'rl', protocol: 'https' });
   });
   after(async () => {
