@@ -119,11 +119,8 @@ export function planComplete(i: LrsInputs): Step[] {
 
 /** Steps of an update from the stored outputs to the new inputs. */
 export function planUpdate(olds: Record<string, unknown>, i: LrsInputs): Step[] {
-  const completed =
-    olds.restoreStatus !== undefined &&
-    /complet/i.test(String(olds.restoreStatus)) &&
-    olds.databaseStatus === 'Online';
-  if (i.complete && olds.complete !== true && !completed) return planComplete(i);
+  // The stored outputs already say whether the restore completed (phaseOf at the last read).
+  if (i.complete && olds.complete !== true && olds.phase !== 'completed') return planComplete(i);
   return [];
 }
 
