@@ -6,13 +6,18 @@ import {
   validateManagedInstanceRef,
 } from './armId';
 import { formatDuration } from './clock';
-import { kindOf, safeLine, shown } from './shown';
+import { hasUnsafeCharacters, kindOf, safeLine, shown } from './shown';
 import { isUnknown, UNKNOWN } from './unknown';
 
 export interface Failure {
   property: string;
   /** One problem: starts with the property, says what is wrong and what to do. */
   reason: string;
+  /**
+   * For a mistyped field: the field it most likely meant, when that one is missing. Its own failure
+   * ("… is required") is the same mistake and is left out (see withUnexpected).
+   */
+  meant?: string;
 }
 
 /** A check warning: the field it is about and what to know; printed as `WARNING <property>: <message>`. */
@@ -197,7 +202,7 @@ export class InputReader {
   /** Optional Azure Resource Manager origin (sovereign clouds, rehearsals). */
   armEndpoint(): string | undefined {
     const v = this.string('armEndpoint');
-    if (v && !/^https:\/\/[^/?#\s]+\/?$/i.test(v)) {
+    if (v && !isHttpsOrigin(v)) {
       this.fail(
         'armEndpoint',
         `must be an https origin such as https://management.azure.com (no path, no query), got ${shown(v)}`,
@@ -289,6 +294,7 @@ export class InputReader {
         reason: safeLine(
           `${property} is not an input of ${what}: ${near ? `did you mean '${this.path(near)}'? ` : ''}remove it or correct its name`,
         ),
+        ...(near && this.missing(near) ? { meant: this.path(near) } : {}),
       });
     }
     for (const c of this.children) out.push(...c.unexpected(what));
@@ -296,11 +302,35 @@ export class InputReader {
   }
 }
 
-/** The known name closest to a mistyped one (case, or up to two edits), if any. */
+function isHttpsOrigin(v: string): boolean {
+  if (hasUnsafeCharacters(v) || !/^https:\/\/[^/?#\s]+\/?$/i.test(v)) return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' && !u.username && !u.password && u.pathname === '/';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Check failures with the fields that are no input: one failure per mistake (a mistyped required field
+ * gives "did you mean …", not also "… is required").
+ */
+export function withUnexpected(failures: Failure[], unexpected: Failure[] = []): Failure[] {
+  const meant = new Set(unexpected.map((u) => u.meant).filter((m): m is string => m !== undefined));
+  return [...failures.filter((f) => !meant.has(f.property)), ...unexpected].map((f) => ({
+    property: f.property,
+    reason: safeLine(f.reason),
+  }));
+}
+
+/** The known name closest to a mistyped one (case, a cut-off name, or up to two edits), if any. */
 function closest(name: string, known: string[]): string | undefined {
   const lower = name.toLowerCase();
   const exact = known.find((k) => k.toLowerCase() === lower);
   if (exact) return exact;
+  const cut = lower.length >= 4 ? known.filter((k) => k.toLowerCase().startsWith(lower)) : [];
+  if (cut.length === 1) return cut[0];
   let best: { k: string; d: number } | undefined;
   for (const k of known) {
     const d = editDistance(lower, k.toLowerCase());

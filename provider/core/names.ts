@@ -21,7 +21,9 @@ export function checkSqlName(value: string, _what?: string): string[] {
     errors.push(`is ${value.length} characters long; SQL Server names are at most 128: shorten it`);
   const control = controlProblem(value);
   if (control) errors.push(control);
-  if (value !== value.trim()) errors.push(`${shown(value)} has leading or trailing spaces: remove them`);
+  // Spaces only: a newline or tab at an end is a control character, reported above.
+  if (/^[ \u00a0]|[ \u00a0]$/.test(value))
+    errors.push(`${shown(value)} has leading or trailing spaces: remove them`);
   return errors;
 }
 

@@ -63,10 +63,7 @@ export function shown(value: unknown): string {
 export function kindOf(value: unknown, options: { secret?: boolean } = {}): string {
   if (value === null) return 'null';
   if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) {
-    const items = value.slice(0, 10).map((v) => (Array.isArray(v) ? 'a list' : shown(v)));
-    return `[${items.join(', ')}${value.length > 10 ? `, … (${value.length} entries)` : ''}]`;
-  }
+  if (Array.isArray(value)) return 'a list';
   switch (typeof value) {
     case 'string':
       return options.secret ? 'a string' : `the string ${shown(value)}`;

@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../core/clock';
 import { MigrationError, messageOf } from '../core/errors';
-import type { Failure, Warning } from '../core/inputs';
+import { type Failure, type Warning, withUnexpected } from '../core/inputs';
 import { formatPlan, type Step } from '../core/plan';
 import { Redactor } from '../core/redact';
 import { safeLine, safeText } from '../core/shown';
@@ -133,10 +133,7 @@ export function checkResult(
 ): { inputs: Record<string, unknown>; failures: Failure[] } {
   const log = resourceLogger(resourceLabel(kind, news, name));
   for (const w of c.warnings) log.warn(`${w.property}: ${w.message}`);
-  const failures = [...c.failures, ...(c.unexpected ?? [])].map((f) => ({
-    property: f.property,
-    reason: safeLine(f.reason),
-  }));
+  const failures = withUnexpected(c.failures, c.unexpected);
   if (Object.keys(olds).length === 0 && failures.length === 0) {
     log.info(formatPlan(planTitle, createPlan()));
     sayUnknowns(log, news);

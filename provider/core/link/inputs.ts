@@ -87,7 +87,8 @@ export interface CheckedLink {
 }
 
 export function checkLinkInputs(olds: Record<string, unknown>, news: Record<string, unknown>): CheckedLink {
-  const r = new InputReader(news);
+  // The connections are secrets as a whole: a failure says what kind of value came, never the value.
+  const r = new InputReader(news, { secrets: SECRET_INPUTS });
   const managedInstanceId = readManagedInstance(r);
   const name = (field: string, required?: string) => {
     const v = r.string(field, required ? { required } : {});
