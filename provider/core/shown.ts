@@ -9,10 +9,16 @@
  * Characters never written raw: C0 controls, DEL, C1 controls (U+009B is a one-character CSI), zero-width
  * and bidirectional formatting marks (they reorder or hide text on screen), line/paragraph separators, BOM.
  */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+const UNSAFE_CLASS =
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]';
+/** Finds one (no `g` flag: no lastIndex shared between callers). */
+const UNSAFE = new RegExp(UNSAFE_CLASS);
+const UNSAFE_ALL = new RegExp(UNSAFE_CLASS, 'g');
 // The same set without the newline.
-const UNSAFE_BUT_NEWLINE =
-  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+const UNSAFE_BUT_NEWLINE = new RegExp(
+  UNSAFE_CLASS.replace('\\u0000-\\u001f', '\\u0000-\\u0009\\u000b-\\u001f'),
+  'g',
+);
 
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const MAX_SHOWN = 200;
@@ -23,13 +29,12 @@ function escapeChar(ch: string): string {
 
 /** True when the text holds a character that is never written raw. */
 export function hasUnsafeCharacters(text: string): boolean {
-  UNSAFE.lastIndex = 0;
   return UNSAFE.test(text);
 }
 
 /** The text with every unsafe character escaped, newlines included: always one line. */
 export function safeLine(text: string): string {
-  return text.replace(UNSAFE, escapeChar);
+  return text.replace(UNSAFE_ALL, escapeChar);
 }
 
 /** The text with every unsafe character escaped except newlines (for multi-line errors and plans). */
@@ -110,9 +115,7 @@ export function describeCharacter(ch: string): string {
 
 /** The first unsafe character of a text and its 1-based position, if any. */
 export function firstUnsafeCharacter(text: string): { description: string; position: number } | undefined {
-  UNSAFE.lastIndex = 0;
   const m = UNSAFE.exec(text);
-  UNSAFE.lastIndex = 0;
   if (!m) return undefined;
   return { description: describeCharacter(m[0]), position: m.index + 1 };
 }
