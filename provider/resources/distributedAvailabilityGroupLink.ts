@@ -69,8 +69,9 @@ async function open(
   });
   let sqlSession: Session | undefined;
   try {
-    sqlSession = await SqlSession.open(i.sqlServer, 'SQL Server');
-    const miSession = await SqlSession.open(i.managedInstanceSql, 'the managed instance');
+    const session = { clock: op.clock, budgetMs: i.operationDeadlineInMs };
+    sqlSession = await SqlSession.open(i.sqlServer, 'SQL Server', session);
+    const miSession = await SqlSession.open(i.managedInstanceSql, 'the managed instance', session);
     const ctx: LinkContext = {
       arm,
       sql: sqlServerPort(sqlSession),

@@ -34,6 +34,15 @@ export interface LinkArmPort {
 
 export type AvailabilityMode = 'SYNCHRONOUS_COMMIT' | 'ASYNCHRONOUS_COMMIT';
 
+/**
+ * Per call: the deadline the request serves (ms since the epoch, on the operation's clock). The adapter bounds
+ * the request by it, retries transient failures of reads within it and fails with code 'Timeout' when it
+ * passes. Without it, the session's operation budget applies.
+ */
+export interface SqlCallOptions {
+  deadline?: number;
+}
+
 export interface ReplicaRow {
   agName: string;
   replicaServerName: string;
@@ -49,23 +58,32 @@ export interface ServerInfo {
   engineEdition?: number;
 }
 
+/**
+ * T-SQL on SQL Server. The state-changing calls (setDagMode, failover, dropAvailabilityGroup) are never repeated
+ * blindly: after a lost answer the adapter reads whether the change took effect before sending it again.
+ */
 export interface SqlServerPort {
-  info(): Promise<ServerInfo>;
-  dagReplicas(dag: string): Promise<ReplicaRow[]>;
+  info(opts?: SqlCallOptions): Promise<ServerInfo>;
+  dagReplicas(dag: string, opts?: SqlCallOptions): Promise<ReplicaRow[]>;
   setDagMode(
     dag: string,
     sqlServerAg: string,
     managedInstanceAg: string,
     mode: AvailabilityMode,
+    opts?: SqlCallOptions,
   ): Promise<void>;
   lsns(
     dag: string,
     database: string,
+    opts?: SqlCallOptions,
   ): Promise<{ endOfLog?: Lsn; hardened?: Lsn; syncState?: string } | undefined>;
-  failover(dag: string): Promise<void>;
-  availabilityGroup(name: string): Promise<{ distributed: boolean } | undefined>;
-  availabilityGroupUsage(ag: string): Promise<{ databases: string[]; dagCount: number }>;
-  dropAvailabilityGroup(name: string): Promise<void>;
+  failover(dag: string, opts?: SqlCallOptions): Promise<void>;
+  availabilityGroup(name: string, opts?: SqlCallOptions): Promise<{ distributed: boolean } | undefined>;
+  availabilityGroupUsage(
+    ag: string,
+    opts?: SqlCallOptions,
+  ): Promise<{ databases: string[]; dagCount: number }>;
+  dropAvailabilityGroup(name: string, opts?: SqlCallOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,9 +91,13 @@ export interface ManagedInstanceSqlPort {
   lsns(
     database: string,
     businessCritical: boolean,
+    opts?: SqlCallOptions,
   ): Promise<{ hardened?: Lsn; endOfLog?: Lsn; primary?: boolean }[]>;
-  databaseState(database: string): Promise<{ state: string; readOnly: boolean } | undefined>;
+  databaseState(
+    database: string,
+    opts?: SqlCallOptions,
+  ): Promise<{ state: string; readOnly: boolean } | undefined>;
   /** Finish time of the first full backup the managed instance took of the database, if any. */
-  firstFullBackup(database: string): Promise<string | undefined>;
+  firstFullBackup(database: string, opts?: SqlCallOptions): Promise<string | undefined>;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import type {
   ManagedInstanceSqlPort,
   ReplicaRow,
   ServerInfo,
+  SqlCallOptions,
   SqlServerPort,
 } from './ports';
 
@@ -240,10 +241,14 @@ export async function sampleLsns(
   i: ReadyLink,
   ctx: LinkContext,
   businessCritical: boolean,
+  opts?: SqlCallOptions,
 ): Promise<LsnSample[]> {
   return Promise.all(
     i.databaseNames.map(async (db) => {
-      const [s, m] = await Promise.all([ctx.sql.lsns(i.linkName, db), ctx.mi.lsns(db, businessCritical)]);
+      const [s, m] = await Promise.all([
+        ctx.sql.lsns(i.linkName, db, opts),
+        ctx.mi.lsns(db, businessCritical, opts),
+      ]);
       const rows = businessCritical ? m.filter((r) => r.primary !== false) : m;
       // More than one row without the BC filter means secondaries were read: the lowest is the safe one.
       const values = rows.map((r) => r.hardened);
@@ -280,8 +285,9 @@ export async function runGate(
   try {
     await ctx.wait({
       what: `the LSN gate (${i.databaseNames.join(', ')})`,
-      poll: async () => {
-        last = await sampleLsns(i, ctx, businessCritical);
+      // The gate's deadline bounds each reading: a stalled query ends the gate at its deadline, not later.
+      poll: async ({ deadline }) => {
+        last = await sampleLsns(i, ctx, businessCritical, { deadline });
         const now = ctx.clock.now();
         const state = gate.observe(last, now);
         if (gate.restarted(now)) moves++;
