@@ -27,16 +27,36 @@ import { formatLsn } from './lsn';
 
 /** How long (simulated ms) the control-plane operations take. */
 export interface WorldTimings {
+  /** createMode Default: Online after this (lrs-ps-stop-foreign-database w3 PUT 16:39:34, w1 Online 16:39:50). */
   createDatabaseMs: number;
+  /** DELETE until GET answers 404 (lrs-ps-stop x8 → x1: 8 s; lrs-cancel u6 → u10: 15 s). */
   dropDatabaseMs: number;
-  /** Time before a RestoreExternalBackup PUT reports success (continuous mode), after the first scan. */
+  /**
+   * DELETE until its operation ends, long after the database is gone (lrs-ps-stop x8 → y1: 25 min 21 s;
+   * lrs-cancel u6 → u-last: about 25 min).
+   */
+  dropOperationMs: number;
+  /** How long restore details say Initializing (LrsOptions.initializingMs unless `lrs` overrides it). */
   lrsStartMs: number;
+  /**
+   * RestoreExternalBackup PUT until the database exists (creationDate minus the PUT's time: lrs-continuous
+   * t2/t23 4 s, lrs-ps-complete 9/8 4 s, lrs-ps-autocomplete 31/30 4 s); GET answers 404 before that.
+   */
+  lrsDatabaseAppearMs: number;
+  /**
+   * The completeRestore operation ends this long after the database is Online (lrs-continuous t22 start
+   * Succeeded 13:32:52, t24 complete Succeeded 13:33:02; lrs-ps-complete 8 Online 13:40:42, 35 13:41:04).
+   */
+  completeOperationLingerMs: number;
 }
 
 export const DEFAULT_WORLD_TIMINGS: WorldTimings = {
-  createDatabaseMs: 60_000,
-  dropDatabaseMs: 30_000,
+  createDatabaseMs: 15_000,
+  dropDatabaseMs: 10_000,
+  dropOperationMs: 25 * 60_000,
   lrsStartMs: 30_000,
+  lrsDatabaseAppearMs: 4_000,
+  completeOperationLingerMs: 20_000,
 };
 
 export interface WorldOptions {
@@ -67,7 +87,7 @@ export class World implements LrsHost {
   constructor(options: WorldOptions = {}) {
     this.clock = options.clock ?? new SimClock({ speed: options.speed });
     this.timings = { ...DEFAULT_WORLD_TIMINGS, ...options.timings };
-    this.lrs = new LogReplayService(this, options.lrs);
+    this.lrs = new LogReplayService(this, { initializingMs: this.timings.lrsStartMs, ...options.lrs });
     this.storage = options.storage;
   }
 
@@ -115,6 +135,8 @@ export class World implements LrsHost {
   ): ManagedDatabase {
     const db = this.addDatabase(mi, name, 'Restoring', init.createParameters, init.tags);
     db.readOnly = true;
+    db.visibleAt = this.clock.now() + this.timings.lrsDatabaseAppearMs;
+    db.creationDate = new Date(db.visibleAt);
     this.lrs.start(db, init.params);
     return db;
   }
