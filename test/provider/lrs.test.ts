@@ -53,7 +53,8 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
   }
 
   const database = (name: string) => rig.sandbox.instance.databases.get(name);
-  const requests = (method: string, pathPattern: RegExp) => rig.sandbox.arm.requests.filter({ method, pathPattern });
+  const requests = (method: string, pathPattern: RegExp) =>
+    rig.sandbox.arm.requests.filter({ method, pathPattern });
   const operationStatus = async (url: unknown) => {
     const u = new URL(String(url));
     const r = await rawRequest(rig.sandbox, 'GET', u.pathname + u.search);
@@ -106,7 +107,11 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
         /Blob service/,
       ],
       [
-        { storageContainerSasToken: rig.sandbox.storage.makeSas({ permissions: 'rl' }).replace('sr=c', 'sr=b') },
+        {
+          storageContainerSasToken: rig.sandbox.storage
+            .makeSas({ permissions: 'rl' })
+            .replace('sr=c', 'sr=b'),
+        },
         'storageContainerSasToken',
         /container/,
       ],
@@ -175,7 +180,9 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
     // Issue 9: the last backup was already restored, so completeRestore follows the first reading directly.
     const beforePost = rig.sandbox.arm.requests.entries.slice(mark);
     const post = beforePost.findIndex((r) => r.method === 'POST');
-    const reads = beforePost.slice(0, post).filter((r) => /databases\/Sales(\/restoreDetails\/Default)?$/.test(r.path));
+    const reads = beforePost
+      .slice(0, post)
+      .filter((r) => /databases\/Sales(\/restoreDetails\/Default)?$/.test(r.path));
     assert.equal(reads.length, 2, reads.map((r) => r.path).join('\n'));
     // The completeRestore operation outlives the Online state (lrs-ps-complete 8/35): not waited for.
     assert.equal(await operationStatus(updated.outputs!.completeOperationUrl), 'InProgress');
@@ -202,7 +209,10 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
     assert.equal(database('Stage'), undefined, 'gone (GET 404)');
     // The drop operation runs ~25 min after the DELETE (lrs-cancel u6…u-last): destroy did not wait for it.
     const since = rig.sandbox.clock.now() - Date.parse(del.simAt);
-    assert.ok(since < rig.sandbox.world.timings.dropOperationMs, `destroy took ${since} ms of simulated time`);
+    assert.ok(
+      since < rig.sandbox.world.timings.dropOperationMs,
+      `destroy took ${since} ms of simulated time`,
+    );
     assert.ok(engine.lastLogs.some((l) => /dropped: the migration was stopped before completion/.test(l)));
   });
 
@@ -353,7 +363,9 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
     assert.equal(requests('DELETE', /databases\/Gap$/).length, 0);
     assert.ok(database('Gap'), 'kept');
     assert.ok(
-      engine.lastLogs.some((l) => /kept: its restore details are unavailable \(HTTP 500/.test(l) && /az sql midb delete/.test(l)),
+      engine.lastLogs.some(
+        (l) => /kept: its restore details are unavailable \(HTTP 500/.test(l) && /az sql midb delete/.test(l),
+      ),
       engine.lastLogs.join('\n'),
     );
   });
