@@ -29,14 +29,18 @@ import { formatLsn } from './lsn';
 export interface WorldTimings {
   /** createMode Default: Online after this (lrs-ps-stop-foreign-database w3 PUT 16:39:34, w1 Online 16:39:50). */
   createDatabaseMs: number;
-  /** DELETE until GET answers 404 (lrs-ps-stop x8 → x1: 8 s; lrs-cancel u6 → u10: 15 s). */
+  /** DELETE until GET answers 404: at most 8 s (lrs-ps-stop x8 → x1: 8 s; lrs-cancel u6 → u10: 15 s). */
   dropDatabaseMs: number;
   /**
-   * DELETE until its operation ends, long after the database is gone (lrs-ps-stop x8 → y1: 25 min 21 s;
-   * lrs-cancel u6 → u-last: about 25 min).
+   * DELETE until its operation ends, long after the database is gone: 24 min 44 s to 24 min 59 s in lrs-cancel
+   * (u6 → u-tail/u-last), 25 min 5 s to 25 min 20 s in lrs-ps-stop (x8 → y0/y1).
    */
   dropOperationMs: number;
-  /** How long restore details say Initializing (LrsOptions.initializingMs unless `lrs` overrides it). */
+  /**
+   * How long restore details say Initializing (LrsOptions.initializingMs unless `lrs` overrides it): more than
+   * 21 s (lrs-ps-complete 11, PUT 13:37:54 → 13:38:15) and at most 22 s (lrs-ps-stop x5 and lrs-ps-autocomplete 33,
+   * Restoring 22 s after the PUT).
+   */
   lrsStartMs: number;
   /**
    * RestoreExternalBackup PUT until the database exists (creationDate minus the PUT's time: lrs-continuous
@@ -44,19 +48,20 @@ export interface WorldTimings {
    */
   lrsDatabaseAppearMs: number;
   /**
-   * The completeRestore operation ends this long after the database is Online (lrs-continuous t22 start
-   * Succeeded 13:32:52, t24 complete Succeeded 13:33:02; lrs-ps-complete 8 Online 13:40:42, 35 13:41:04).
+   * The completeRestore operation ends this long after the database is Online: at most 16 s in lrs-continuous
+   * (t23 Online 13:32:53 at the latest, t24 Succeeded 13:33:02 … t21 InProgress 13:32:45), more than 7 s in
+   * lrs-ps-complete (8 Online 13:40:42, 34 InProgress 13:40:48, 35 Succeeded 13:41:04).
    */
   completeOperationLingerMs: number;
 }
 
 export const DEFAULT_WORLD_TIMINGS: WorldTimings = {
   createDatabaseMs: 15_000,
-  dropDatabaseMs: 10_000,
+  dropDatabaseMs: 7_000,
   dropOperationMs: 25 * 60_000,
-  lrsStartMs: 30_000,
+  lrsStartMs: 21_500,
   lrsDatabaseAppearMs: 4_000,
-  completeOperationLingerMs: 20_000,
+  completeOperationLingerMs: 10_000,
 };
 
 export interface WorldOptions {

@@ -153,7 +153,7 @@ describe('sandbox Log Replay Service', function () {
     assert.equal(errorCode(again.body), 'ExternalBackupAlreadySignaledToComplete');
   });
 
-  it('accepts a completion naming the backup still restoring, and refuses an older one', async () => {
+  it('accepts a completion naming the backup still restoring, and refuses one it does not know', async () => {
     const sql = sb.sqlServer;
     sql.addDatabase('early', { sizeMB: 50 });
     sql.startWorkload('early', 100_000);
@@ -164,7 +164,7 @@ describe('sandbox Log Replay Service', function () {
     const restoring = props(await details('early'));
     assert.equal(restoring.currentRestoringFileName, fileName(full));
     const wrong = await rawRequest(sb, 'POST', `${base}/databases/early/completeRestore?${API}`, {
-      body: { lastBackupName: fileName(log1) },
+      body: { lastBackupName: 'not_in_the_folder.trn' },
     });
     assert.equal(errorCode(wrong.body), 'RequiredBackupIsNotLastRestored');
     // lrs-ps-complete 12/25: completion with the name of the file being restored is accepted …
@@ -282,6 +282,30 @@ describe('sandbox Log Replay Service', function () {
     const log4 = await sql.backupLog('sales');
     sb.clock.advance(30_000);
     assert.equal(props(await details('sales')).lastRestoredFileName, fileName(log4));
+    const older = await rawRequest(sb, 'POST', `${base}/databases/sales/completeRestore?${API}`, {
+      body: { lastBackupName: fileName(log3) },
+    });
+    assert.equal(errorCode(older.body), 'RequiredBackupIsNotLastRestored');
+  });
+
+  it('accepts a completion while still initializing (lrs-continuous t3) and restores the chain first', async () => {
+    const sql = sb.sqlServer;
+    sql.addDatabase('quick', { sizeMB: 10 });
+    sql.startWorkload('quick', 10_000);
+    await sql.backupFull('quick');
+    sb.clock.advance(5_000);
+    const log1 = await sql.backupLog('quick');
+    const res = await start('quick');
+    sb.clock.advance(11_000);
+    assert.equal(props(await details('quick')).status, 'Initializing');
+    const complete = await rawRequest(sb, 'POST', `${base}/databases/quick/completeRestore?${API}`, {
+      body: { lastBackupName: fileName(log1) },
+    });
+    assert.equal(complete.status, 202);
+    sb.clock.advance(60_000);
+    assert.equal(props(await get('quick')).status, 'Online');
+    assert.equal(props(await details('quick')).lastRestoredFileName, fileName(log1));
+    assert.equal(await opStatus(res.headers['azure-asyncoperation']), 'Succeeded');
   });
 
   it('restores striped full and differential backups; refuses a striped log backup; waits for missing stripes', async () => {
