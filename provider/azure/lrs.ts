@@ -86,17 +86,21 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
       )
         return undefined;
       if (r.status >= 400) throw refuse(r, doing);
-      const b = (r.body ?? {}) as {
-        id?: string;
-        tags?: Record<string, string>;
-        properties?: { status?: string; creationDate?: string };
-      };
-      return {
-        id: b.id ?? dbPath,
-        status: b.properties?.status,
-        tags: b.tags ?? {},
-        creationDate: b.properties?.creationDate,
-      };
+      return databaseView(r.body, dbPath);
+    },
+
+    async listDatabases(): Promise<ManagedDatabaseView[]> {
+      const doing = `listing the databases of ${mi}`;
+      const all: ManagedDatabaseView[] = [];
+      let url: string | undefined = `${instancePath}/databases?${version}`;
+      for (let page = 0; url && page < 100; page++) {
+        const r: RawResponse = await send('GET', url, undefined, doing);
+        if (r.status >= 400) throw refuse(r, doing);
+        const b = (r.body ?? {}) as { value?: unknown[]; nextLink?: string };
+        for (const item of b.value ?? []) all.push(databaseView(item, ''));
+        url = b.nextLink;
+      }
+      return all;
     },
 
     async getRestoreDetails(): Promise<RestoreDetailsReading> {
@@ -152,6 +156,22 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
       if (r.status === 404) return {};
       return accepted(r, doing);
     },
+  };
+}
+
+function databaseView(body: unknown, fallbackId: string): ManagedDatabaseView {
+  const b = (body ?? {}) as {
+    id?: string;
+    name?: string;
+    tags?: Record<string, string>;
+    properties?: { status?: string; creationDate?: string };
+  };
+  return {
+    id: b.id ?? fallbackId,
+    name: b.name,
+    status: b.properties?.status,
+    tags: b.tags ?? {},
+    creationDate: b.properties?.creationDate,
   };
 }
 

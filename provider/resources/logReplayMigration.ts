@@ -20,6 +20,7 @@ import {
   planUpdate,
   stop,
 } from '../core/lrs/workflow';
+import { RestoreSlots } from '../core/lrs/slots';
 import { conditional, formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
 import { isUnknown } from '../core/unknown';
@@ -38,6 +39,9 @@ function databaseId(i: Ready): string {
   return `${i.managedInstanceId}/databases/${i.databaseName}`;
 }
 
+/** Restore slots per managed instance, shared by the resources this provider process runs (one host per stack). */
+const SLOTS = new RestoreSlots();
+
 function context(i: Ready): { op: OperationContext; lrs: LrsContext } {
   const op = new OperationContext(`[${KIND} ${i.databaseName}] `, [i.storageContainerSasToken]);
   const { createLrsArm } = require('../azure/lrs') as typeof import('../azure/lrs');
@@ -54,6 +58,7 @@ function context(i: Ready): { op: OperationContext; lrs: LrsContext } {
       !i.useManagedIdentity && location && i.storageContainerSasToken
         ? createBackupStorage(location, i.storageContainerSasToken)
         : undefined,
+    slots: SLOTS,
     clock: op.clock,
     log: op.say,
     wait: op.wait,

@@ -257,6 +257,11 @@ export class LrsRestore {
     this.beginCompletion(now, lastBackupName, false);
   }
 
+  /** Fails the restore before it starts (the service refused it). */
+  refuse(error: ServiceError): void {
+    this.fail(error, this.host.clock.now());
+  }
+
   /** Stops the restore (the database is being dropped). */
   stop(): void {
     if (!this.active) return;

@@ -413,6 +413,45 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
     await engine.destroy();
   });
 
+  it('waits for a free restore slot when the instance runs 100 restores, saying so (issue 10)', async () => {
+    const mi = rig.sandbox.instance;
+    const fillers: string[] = [];
+    const active = () => [...mi.databases.values()].filter((d) => d.lrs?.active).length;
+    for (let k = 0; active() < 100; k++) {
+      fillers.push(`slot${k}`);
+      rig.sandbox.world.startLogReplay(mi, `slot${k}`, {
+        collation: 'SQL_Latin1_General_CP1_CI_AS',
+        createParameters: { createMode: 'RestoreExternalBackup', collation: 'SQL_Latin1_General_CP1_CI_AS' },
+        params: {
+          storageContainerUri: rig.sandbox.storage.containerUrl('slots'),
+          storageContainerSasToken: sas,
+          useManagedIdentity: false,
+          autoCompleteRestore: false,
+        },
+      });
+    }
+    try {
+      await seed('Wave', 1);
+      const engine = rig.engine('wave');
+      const run = engine.up([lrsResource(rig, 'wave', inputs('Wave'))]);
+      await until('the provider to wait for a slot', () =>
+        rig.logs.some((l) =>
+          /\[LogReplayMigration Wave\] waiting for a free Log Replay Service slot .*at most 100/.test(l),
+        ),
+      );
+      assert.equal(requests('PUT', /databases\/Wave$/).length, 0, 'no start beyond the limit');
+      rig.sandbox.world.dropDatabase(mi, mi.databases.get(fillers[0])!);
+      const [created] = await run;
+      assert.equal(created.outputs!.phase, 'restoring');
+      await engine.destroy();
+    } finally {
+      for (const name of fillers) {
+        const db = mi.databases.get(name);
+        if (db) rig.sandbox.world.dropDatabase(mi, db);
+      }
+    }
+  });
+
   it('rides out throttling and server errors from ARM', async () => {
     await seed('Flaky', 1);
     rig.sandbox.arm.faults.inject({

@@ -550,6 +550,48 @@ describe('sandbox Log Replay Service', function () {
     assert.equal(d.status, 'Restoring');
   });
 
+  it('runs at most 100 restores per managed instance at once (the LRS guide); one more fails its start', async () => {
+    const mi = sb.instance;
+    const active = () => [...mi.databases.values()].filter((d) => d.lrs?.active).length;
+    const fillers: string[] = [];
+    for (let k = 0; active() < 100; k++) {
+      const name = `filler${k}`;
+      fillers.push(name);
+      sb.world.startLogReplay(mi, name, {
+        collation: COLLATION,
+        createParameters: { createMode: 'RestoreExternalBackup', collation: COLLATION },
+        params: {
+          storageContainerUri: sb.storage.containerUrl('fillers'),
+          storageContainerSasToken: sb.storage.makeSas({ permissions: 'rl' }),
+          useManagedIdentity: false,
+          autoCompleteRestore: false,
+        },
+      });
+    }
+    sb.sqlServer.addDatabase('onemore', { sizeMB: 1 });
+    await sb.sqlServer.backupFull('onemore');
+    const refused = await start('onemore');
+    assert.equal(refused.status, 202, 'accepted, then failed (no source says how: the hardest)');
+    const body = (await poll(refused.headers['azure-asyncoperation'])).body as {
+      status: string;
+      error: { code: string };
+    };
+    assert.equal(body.status, 'Failed');
+    assert.match(JSON.stringify(body.error), /at most 100/);
+    // A slot frees when a restore ends (here: a drop).
+    sb.world.dropDatabase(mi, mi.databases.get(fillers[0])!);
+    sb.world.dropDatabase(mi, mi.databases.get('onemore')!);
+    sb.clock.advance(sb.world.timings.dropDatabaseMs);
+    await sb.world.tick();
+    const admitted = await start('onemore');
+    assert.equal(admitted.status, 202);
+    assert.equal(await opStatus(admitted.headers['azure-asyncoperation']), 'InProgress');
+    for (const name of fillers) {
+      const db = mi.databases.get(name);
+      if (db) sb.world.dropDatabase(mi, db);
+    }
+  });
+
   function restoreView(db: string): Record<string, unknown> {
     const restore = sb.instance.databases.get(db)?.lrs;
     assert.ok(restore, `no restore for ${db}`);

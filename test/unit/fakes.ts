@@ -87,6 +87,12 @@ export class FakeLrsArm implements LrsArmPort {
     const op = url.includes('complete') ? this.completion : this.start;
     return { ...(op ?? {}), retryAfterMs: 15_000 };
   }
+  /** Other databases of the instance (listDatabases answers them, plus `db`). */
+  others: ManagedDatabaseView[] = [];
+  async listDatabases() {
+    this.record('listDatabases');
+    return [...this.others, ...(this.db ? [{ ...this.db, name: 'Sales' }] : [])];
+  }
   async startRestore(req: StartRestoreRequest) {
     this.record('startRestore');
     this.maybeFail('startRestore');

@@ -5,6 +5,7 @@ import { MigrationError } from '../../provider/core/errors';
 import { lrsHint } from '../../provider/core/lrs/hints';
 import type { LrsInputs } from '../../provider/core/lrs/inputs';
 import { type Observation, phaseOf } from '../../provider/core/lrs/phase';
+import { RestoreSlots } from '../../provider/core/lrs/slots';
 import {
   complete,
   converge,
@@ -433,6 +434,77 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     const { ctx } = lrsContext(arm, clock);
     assert.equal(await drive(clock, stop(inputs(), ctx, record())), 'dropped');
     assert.ok(clock.now() - (droppedAt ?? 0) < 10_000);
+  });
+
+  it('waits for a free restore slot (at most 100 per instance) within the start deadline, saying so', async () => {
+    const clock = new FakeClock();
+    const arm = new FakeLrsArm();
+    arm.others = Array.from({ length: 100 }, (_, k) => ({
+      id: `d${k}`,
+      name: `d${k}`,
+      status: 'Restoring',
+      tags: {},
+    }));
+    arm.onPoll = (a) => {
+      if (a.db) a.details = { status: 'Restoring', numberOfFilesDetected: 1 };
+    };
+    const { ctx, lines } = lrsContext(arm, clock);
+    ctx.slots = new RestoreSlots();
+    const run = drive(clock, converge(inputs(), ctx, record()), 1_000);
+    setTimeout(() => {
+      arm.others[0].status = 'Online'; // one restore completes
+    }, 0);
+    await run;
+    assert.equal(arm.count('startRestore'), 1);
+    assert.ok(
+      lines.some((l) => /waiting for a free Log Replay Service slot .*at most 100/.test(l)),
+      lines.join('\n'),
+    );
+
+    // Nothing frees up: the start fails at its deadline, naming the limit and what to do.
+    const full = new FakeLrsArm();
+    full.others = arm.others.map((d) => ({ ...d, status: 'Restoring' }));
+    const busy = lrsContext(full, clock);
+    busy.ctx.slots = new RestoreSlots();
+    await assert.rejects(
+      drive(clock, converge(inputs({ startDeadlineInMs: 5_000 }), busy.ctx, record())),
+      (e: MigrationError) => {
+        assert.equal(e.code, 'Timeout');
+        assert.match(e.hint ?? '', /at most 100 restores per managed instance[\s\S]*split the wave/);
+        return true;
+      },
+    );
+    assert.equal(full.count('startRestore'), 0);
+  });
+
+  it('two starts in one process do not both take the last slot', async () => {
+    const clock = new FakeClock();
+    const slots = new RestoreSlots();
+    const others = Array.from({ length: 99 }, (_, k) => ({
+      id: `d${k}`,
+      name: `d${k}`,
+      status: 'Restoring',
+      tags: {},
+    }));
+    const arms = [new FakeLrsArm(), new FakeLrsArm()];
+    const runs = arms.map((arm, k) => {
+      // One instance: each listing shows the other's database too once it exists.
+      arm.listDatabases = async () => [
+        ...others,
+        ...arms.flatMap((a, j) => (a.db ? [{ ...a.db, name: `Db${j}` }] : [])),
+      ];
+      arm.onPoll = (a) => {
+        if (a.db) a.details = { status: 'Restoring' };
+      };
+      const { ctx } = lrsContext(arm, clock);
+      ctx.slots = slots;
+      return converge(inputs({ databaseName: `Db${k}`, startDeadlineInMs: 10_000 }), ctx, record()).then(
+        () => 'started',
+        (e: MigrationError) => e.code,
+      );
+    });
+    const results = await drive(clock, Promise.all(runs));
+    assert.deepEqual([...results].sort(), ['Timeout', 'started']);
   });
 
   it('plans the cutover as irreversible and says the start operation is not waited for', () => {

@@ -8,6 +8,7 @@ export interface ManagedInstanceView {
 
 export interface ManagedDatabaseView {
   id: string;
+  name?: string;
   /** Online, Restoring, Creating, … as ARM says it (compare case-insensitively). */
   status?: string;
   tags: Record<string, string>;
@@ -83,6 +84,8 @@ export interface LrsArmPort {
   /** Never throws for an error answer of the service: that is returned as `unavailable`. */
   getRestoreDetails(): Promise<RestoreDetailsReading>;
   getOperation(url: string): Promise<OperationView>;
+  /** Every database of the managed instance (to count the restores it runs). */
+  listDatabases(): Promise<ManagedDatabaseView[]>;
   startRestore(request: StartRestoreRequest): Promise<StartedOperation>;
   completeRestore(lastBackupName: string): Promise<StartedOperation>;
   /** Sends the DELETE; a database already gone is no error. */

@@ -12,6 +12,7 @@ import {
   sameFile,
 } from './phase';
 import type { Waiter } from '../../runtime/waiter';
+import { MAX_RESTORES_PER_INSTANCE, type RestoreSlots } from './slots';
 import {
   type BackupStoragePort,
   isUnavailable,
@@ -28,6 +29,8 @@ export const LRS_TYPE = 'LRSRestore';
 
 export interface LrsContext {
   arm: LrsArmPort;
+  /** Restore slots of the managed instances (shared by the resources of one provider process). */
+  slots?: RestoreSlots;
   /** Absent with managed identity: the provider cannot read the container as the instance does. */
   storage?: BackupStoragePort;
   clock: Clock;
@@ -265,63 +268,95 @@ export async function converge(
     observer.follow();
     o = { database: undefined };
   }
-  if (phaseOf(o) === 'absent') {
-    await preflight(i, ctx);
-    const mi = await ctx.arm.getInstance();
-    ctx.log(`starting Log Replay Service for database ${i.databaseName} from ${i.storageContainerUri}`);
-    const started = await ctx.arm.startRestore({
-      location: mi.location,
-      storageContainerUri: i.storageContainerUri!,
-      storageContainerSasToken: i.useManagedIdentity ? undefined : i.storageContainerSasToken,
-      useManagedIdentity: i.useManagedIdentity === true,
-      collation: i.collation ?? DEFAULT_COLLATION,
-      autoComplete: i.autoComplete === true,
-      lastBackupName: i.autoComplete ? i.lastBackupName : undefined,
-      tags: { [OWNER_TAG]: record.owner },
-    });
-    record.startOperationUrl = started.operationUrl;
-    record.startedAt = iso(ctx.clock.now());
-    delete record.completeOperationUrl;
-    delete record.completionRequestedAt;
-    observer.follow();
-    ctx.log(
-      'the service accepted the start; its start operation keeps running until the migration completes, so the provider follows the database and its restore details instead',
-    );
-    // The database appears some seconds after the 202 (lrs-continuous: creationDate 4 s after the PUT).
-    await ctx.clock.sleep(i.pollIntervalInMs);
-    o = await observer.observe();
-  } else {
-    assertOwned(o, record.owner, i.databaseName);
-    ctx.log(`database ${i.databaseName} found (${describeObservation(o)}): resuming`);
-  }
-  const phase = phaseOf(o);
-  if (phase === 'failed') throw restoreFailed(o, i.databaseName);
-  if (phase !== 'restoring' && phase !== 'completing' && phase !== 'completed') {
-    o = await ctx.wait({
-      what: `Log Replay Service to start restoring ${i.databaseName}`,
-      poll: seeded(o, () => observer.observe()),
-      judge: (s) => {
-        const p = phaseOf(s);
-        if (p === 'failed') return { failed: restoreFailed(s, i.databaseName) };
-        if (p === 'absent') {
-          if (s.start === undefined || /^InProgress$/i.test(s.start.status ?? ''))
-            return { done: false, waiting: 'the service has not created the database yet' };
-          return { failed: vanished(i.databaseName) };
-        }
-        if (p === 'starting') return { done: false, waiting: 'the service is initializing the restore' };
-        if (p === 'unknown')
-          return { done: false, waiting: 'the service shows a state the provider does not know' };
-        return { done: true };
-      },
-      describe: describeObservation,
-      deadline: ctx.clock.now() + i.startDeadlineInMs,
-      intervalMs: i.pollIntervalInMs,
-      hint: 'check that the folder holds a full backup of this database (WITH CHECKSUM is recommended), then run up again (it resumes)',
-    });
-    ctx.log(`restoring: ${describeObservation(o)}`);
+  const deadline = ctx.clock.now() + i.startDeadlineInMs;
+  let inFlight = false;
+  try {
+    if (phaseOf(o) === 'absent') {
+      await preflight(i, ctx);
+      const mi = await ctx.arm.getInstance();
+      const start = async () => {
+        await waitForSlot(i, ctx, deadline);
+        ctx.log(`starting Log Replay Service for database ${i.databaseName} from ${i.storageContainerUri}`);
+        const started = await ctx.arm.startRestore({
+          location: mi.location,
+          storageContainerUri: i.storageContainerUri!,
+          storageContainerSasToken: i.useManagedIdentity ? undefined : i.storageContainerSasToken,
+          useManagedIdentity: i.useManagedIdentity === true,
+          collation: i.collation ?? DEFAULT_COLLATION,
+          autoComplete: i.autoComplete === true,
+          lastBackupName: i.autoComplete ? i.lastBackupName : undefined,
+          tags: { [OWNER_TAG]: record.owner },
+        });
+        ctx.slots?.add(i.managedInstanceId, i.databaseName);
+        inFlight = true;
+        return started;
+      };
+      const started = ctx.slots ? await ctx.slots.exclusive(i.managedInstanceId, start) : await start();
+      record.startOperationUrl = started.operationUrl;
+      record.startedAt = iso(ctx.clock.now());
+      delete record.completeOperationUrl;
+      delete record.completionRequestedAt;
+      observer.follow();
+      ctx.log(
+        'the service accepted the start; its start operation keeps running until the migration completes, so the provider follows the database and its restore details instead',
+      );
+      // The database appears some seconds after the 202 (lrs-continuous: creationDate 4 s after the PUT).
+      await ctx.clock.sleep(i.pollIntervalInMs);
+      o = await observer.observe();
+    } else {
+      assertOwned(o, record.owner, i.databaseName);
+      ctx.log(`database ${i.databaseName} found (${describeObservation(o)}): resuming`);
+    }
+    const phase = phaseOf(o);
+    if (phase === 'failed') throw restoreFailed(o, i.databaseName);
+    if (phase !== 'restoring' && phase !== 'completing' && phase !== 'completed') {
+      o = await ctx.wait({
+        what: `Log Replay Service to start restoring ${i.databaseName}`,
+        poll: seeded(o, () => observer.observe()),
+        judge: (s) => {
+          const p = phaseOf(s);
+          if (p === 'failed') return { failed: restoreFailed(s, i.databaseName) };
+          if (p === 'absent') {
+            if (s.start === undefined || /^InProgress$/i.test(s.start.status ?? ''))
+              return { done: false, waiting: 'the service has not created the database yet' };
+            return { failed: vanished(i.databaseName) };
+          }
+          if (p === 'starting') return { done: false, waiting: 'the service is initializing the restore' };
+          if (p === 'unknown')
+            return { done: false, waiting: 'the service shows a state the provider does not know' };
+          return { done: true };
+        },
+        describe: describeObservation,
+        deadline,
+        intervalMs: i.pollIntervalInMs,
+        hint: 'check that the folder holds a full backup of this database (WITH CHECKSUM is recommended), then run up again (it resumes)',
+      });
+      ctx.log(`restoring: ${describeObservation(o)}`);
+    }
+  } finally {
+    if (inFlight) ctx.slots?.remove(i.managedInstanceId, i.databaseName);
   }
   if (i.complete) o = await completeFrom(i, ctx, record, observer, o);
   return o;
+}
+
+/** Waits until the instance runs fewer than MAX_RESTORES_PER_INSTANCE restores, within the start deadline. */
+async function waitForSlot(i: Target, ctx: LrsContext, deadline: number): Promise<void> {
+  const slots = ctx.slots;
+  if (!slots) return;
+  const mi = shortMi(i.managedInstanceId);
+  await ctx.wait({
+    what: `a free Log Replay Service slot on ${mi} (at most ${MAX_RESTORES_PER_INSTANCE} restores run on one managed instance at once)`,
+    poll: async () => slots.running(i.managedInstanceId, await ctx.arm.listDatabases()),
+    judge: (n) =>
+      n < MAX_RESTORES_PER_INSTANCE
+        ? { done: true }
+        : { done: false, waiting: 'the start waits until a restore on the instance completes or is stopped' },
+    describe: (n) => `${n} database(s) restoring on ${mi}`,
+    deadline,
+    intervalMs: i.pollIntervalInMs,
+    hint: `Log Replay Service runs at most ${MAX_RESTORES_PER_INSTANCE} restores per managed instance at once: split the wave (fewer LogReplayMigration resources per instance at a time), or run up again when restores have completed; raise startDeadlineInMs to wait longer`,
+  });
 }
 
 function vanished(db: string): MigrationError {

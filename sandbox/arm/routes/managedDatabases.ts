@@ -113,6 +113,9 @@ export const managedDatabaseRoutes: RouteFamily = (router, ctx) => {
   });
 };
 
+/** LRS restores one managed instance runs at once (log-replay-service-migrate.md, Limitations). */
+export const MAX_RESTORES_PER_INSTANCE = 100;
+
 const IN_PROGRESS: OperationOutcome = { status: 'InProgress' };
 const SUCCEEDED: OperationOutcome = { status: 'Succeeded' };
 
@@ -247,6 +250,7 @@ async function putLogReplay(
     const op = ctx.lro.start(logReplayOperation(ctx, mi, existing));
     return acceptedStub(ctx, req, op, 'CreateExternalManagedBackupRestoreV2Request');
   }
+  const running = [...mi.databases.values()].filter((d) => d.lrs?.active).length;
   const db = ctx.world.startLogReplay(mi, name, {
     collation: createParameters.collation,
     tags,
@@ -259,7 +263,19 @@ async function putLogReplay(
       lastBackupName: input.lastBackupName,
     },
   });
-  await ctx.world.touch(db); // the first scan of the container
+  // log-replay-service-migrate.md, Limitations: "LRS supports 100 simultaneous database restores to a single
+  // instance". No source says how the service refuses one more (status, code, when): chosen the hardest on a
+  // client, the start is accepted and fails at once, leaving its database behind as any failed start does.
+  if (running >= MAX_RESTORES_PER_INSTANCE) {
+    db.lrs?.refuse(
+      new ServiceError(
+        'TooManyConcurrentLogReplayRestores',
+        `The managed instance '${mi.name}' already runs ${running} Log Replay Service restores; at most ${MAX_RESTORES_PER_INSTANCE} can run at once.`,
+      ),
+    );
+  } else {
+    await ctx.world.touch(db); // the first scan of the container
+  }
   const op = ctx.lro.start(logReplayOperation(ctx, mi, db));
   return acceptedStub(ctx, req, op, 'CreateExternalManagedBackupRestoreV2Request');
 }
