@@ -72,7 +72,9 @@ export function describeObservation(o: Observation): string {
       parts.push(`restore details unavailable (HTTP ${u.status}${u.code ? ` ${u.code}` : ''})`);
     } else {
       parts.push(`restore ${d.status ?? 'without status'}`);
-      if (d.currentRestoringFileName) parts.push(`restoring ${d.currentRestoringFileName}`);
+      // Completed details still name the last file as current (lrs-ps-autocomplete 41): not a restore going on.
+      if (d.currentRestoringFileName && !eq(d.status, 'Completed'))
+        parts.push(`restoring ${d.currentRestoringFileName}`);
       if (d.lastRestoredFileName) parts.push(`last restored ${d.lastRestoredFileName}`);
       if (d.percentCompleted !== undefined) parts.push(`${d.percentCompleted}%`);
       if (d.numberOfFilesDetected !== undefined) parts.push(`${d.numberOfFilesDetected} file(s) detected`);
