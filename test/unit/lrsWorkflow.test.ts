@@ -121,6 +121,38 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     );
   });
 
+  it('after a failed start whose database is gone, the next run starts over; otherwise a vanished database is an error', async () => {
+    const clock = new FakeClock();
+    const arm = new FakeLrsArm();
+    arm.onPoll = (a) => {
+      if (a.db) a.details = { status: 'Restoring', numberOfFilesDetected: 1 };
+    };
+    const { ctx, lines } = lrsContext(arm, clock);
+    const failed = record({ startedAt: '2026-01-05T08:00:00Z', startOperationUrl: 'https://arm/start/0' });
+    await drive(
+      clock,
+      converge(inputs(), ctx, failed, { phase: 'failed', failureCode: 'FullBackupNotFound' }),
+    );
+    assert.equal(arm.count('startRestore'), 1);
+    assert.equal(failed.startOperationUrl, 'https://arm/start/1');
+    assert.ok(
+      lines.some((l) =>
+        /previous start of Sales failed \(FullBackupNotFound\).*starting Log Replay Service again/.test(l),
+      ),
+    );
+
+    const other = new FakeLrsArm();
+    const gone = lrsContext(other, clock);
+    await assert.rejects(
+      drive(
+        clock,
+        converge(inputs(), gone.ctx, record({ startedAt: '2026-01-05T08:00:00Z' }), { phase: 'restoring' }),
+      ),
+      (e: MigrationError) => e.code === 'DatabaseVanished',
+    );
+    assert.equal(other.count('startRestore'), 0);
+  });
+
   it('resumes on an existing database it owns, without a second start', async () => {
     const clock = new FakeClock();
     const arm = new FakeLrsArm();
