@@ -488,6 +488,9 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     }, 0);
     await run;
     assert.equal(arm.count('startRestore'), 1);
+    // The listing that counts the restores also says the database is absent: no separate read of it.
+    assert.deepEqual(arm.calls.slice(0, 2), ['listDatabases', 'getInstance']);
+    assert.equal(arm.calls.indexOf('getDatabase') > arm.calls.indexOf('startRestore'), true);
     assert.ok(
       lines.some((l) => /waiting for a free Log Replay Service slot .*at most 100/.test(l)),
       lines.join('\n'),

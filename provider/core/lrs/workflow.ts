@@ -17,6 +17,7 @@ import {
   type BackupStoragePort,
   isUnavailable,
   type LrsArmPort,
+  type ManagedDatabaseView,
   type OperationView,
   type StartedOperation,
 } from './ports';
@@ -101,8 +102,12 @@ class Observer {
    * details, which are skipped when they cannot tell more: a database this resource does not own, or a
    * restore whose operation already failed (its restore details answer 500, lrs-ps-failed-start v4).
    */
-  async observe(options: { operations?: boolean } = {}): Promise<Observation> {
-    const database = await this.ctx.arm.getDatabase();
+  async observe(
+    options: { operations?: boolean; database?: ManagedDatabaseView | null } = {},
+  ): Promise<Observation> {
+    // `database` given: already read (e.g. in a listing); null: known to be absent.
+    const database =
+      options.database === undefined ? await this.ctx.arm.getDatabase() : (options.database ?? undefined);
     const ops = options.operations ?? true;
     const start = ops ? await this.start.read(this.ctx) : undefined;
     const completion = ops ? await this.completion.read(this.ctx) : undefined;
@@ -243,7 +248,11 @@ export async function converge(
   previous: { phase?: unknown; failureCode?: unknown } = {},
 ): Promise<Observation> {
   const observer = new Observer(i, ctx, record);
-  let o = await observer.observe();
+  // A first start needs the instance's databases anyway (to count its restores): the listing also says whether
+  // this database exists, so it is not read again (issue 9: an LRS create at the contract's minimum).
+  let listing = !record.startedAt && ctx.slots ? await ctx.arm.listDatabases() : undefined;
+  const listed = listing?.find((d) => (d.name ?? '').toLowerCase() === i.databaseName.toLowerCase());
+  let o = await observer.observe(listing ? { database: listed ?? null } : {});
   if (!o.database && record.startedAt) {
     if (previous.phase !== 'failed') {
       throw new MigrationError(
@@ -275,7 +284,8 @@ export async function converge(
       await preflight(i, ctx);
       const mi = await ctx.arm.getInstance();
       const start = async () => {
-        await waitForSlot(i, ctx, deadline);
+        await waitForSlot(i, ctx, deadline, listing);
+        listing = undefined;
         ctx.log(`starting Log Replay Service for database ${i.databaseName} from ${i.storageContainerUri}`);
         const started = await ctx.arm.startRestore({
           location: mi.location,
@@ -341,13 +351,23 @@ export async function converge(
 }
 
 /** Waits until the instance runs fewer than MAX_RESTORES_PER_INSTANCE restores, within the start deadline. */
-async function waitForSlot(i: Target, ctx: LrsContext, deadline: number): Promise<void> {
+async function waitForSlot(
+  i: Target,
+  ctx: LrsContext,
+  deadline: number,
+  listing?: ManagedDatabaseView[],
+): Promise<void> {
   const slots = ctx.slots;
   if (!slots) return;
   const mi = shortMi(i.managedInstanceId);
+  let first = listing;
   await ctx.wait({
     what: `a free Log Replay Service slot on ${mi} (at most ${MAX_RESTORES_PER_INSTANCE} restores run on one managed instance at once)`,
-    poll: async () => slots.running(i.managedInstanceId, await ctx.arm.listDatabases()),
+    poll: async () => {
+      const dbs = first ?? (await ctx.arm.listDatabases());
+      first = undefined;
+      return slots.running(i.managedInstanceId, dbs);
+    },
     judge: (n) =>
       n < MAX_RESTORES_PER_INSTANCE
         ? { done: true }
