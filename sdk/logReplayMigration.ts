@@ -20,7 +20,10 @@ export interface LogReplayMigrationArgs {
    * (`https://<account>.blob.core.windows.net/<container>/<folder>`). No SAS here. Create-only.
    */
   storageContainerUri: pulumi.Input<string>;
-  /** SAS token with exactly Read and List (sp=rl), without stored access policy. Always stored as a secret. */
+  /**
+   * SAS token with exactly Read and List (sp=rl), without stored access policy, for the whole container (a
+   * container SAS `sr=c` or an account SAS for the Blob service). Always stored as a secret.
+   */
   storageContainerSasToken?: pulumi.Input<string>;
   /** Read the container with the managed instance's identity instead of a SAS. Create-only. */
   useManagedIdentity?: pulumi.Input<boolean>;
@@ -35,7 +38,10 @@ export interface LogReplayMigrationArgs {
    * complete the restore (database online, read-write; irreversible) and wait until it is online.
    */
   complete?: pulumi.Input<boolean>;
-  /** Deadline for the service to start restoring after LRS starts (default 15 minutes). */
+  /**
+   * Deadline for the service to start restoring after LRS starts, and for a stop to drop the database
+   * (default 15 minutes). The start operation itself runs until the migration completes and is not awaited.
+   */
   startDeadlineInMs?: pulumi.Input<number>;
   /** Deadline for the last backup to be restored when completing (default 6 hours). */
   restoreDeadlineInMs?: pulumi.Input<number>;
@@ -57,18 +63,30 @@ export class LogReplayMigration extends pulumi.dynamic.Resource {
   declare readonly databaseName: pulumi.Output<string>;
   declare readonly databaseId: pulumi.Output<string | undefined>;
   declare readonly databaseStatus: pulumi.Output<string | undefined>;
-  /** absent, starting, restoring, failed, completing, completed. */
+  /**
+   * absent, starting, restoring, completing, completed, failed, or unknown (a state no source shows: see
+   * databaseStatus and restoreStatus, which are shown as Azure sent them).
+   */
   declare readonly phase: pulumi.Output<string>;
+  /** Restore details status as sent (recorded: Initializing, Restoring, Completed). */
   declare readonly restoreStatus: pulumi.Output<string | undefined>;
+  /** Why restore details could not be read (e.g. `HTTP 500 InternalServerError` for a failed restore). */
+  declare readonly restoreDetailsError: pulumi.Output<string | undefined>;
+  /** The service's code of a failed restore (from the start or completeRestore operation). */
+  declare readonly failureCode: pulumi.Output<string | undefined>;
+  /** Only when the service sends it (newer API versions; not in recorded traffic). */
   declare readonly percentCompleted: pulumi.Output<number | undefined>;
   declare readonly lastUploadedFileName: pulumi.Output<string | undefined>;
   declare readonly lastRestoredFileName: pulumi.Output<string | undefined>;
   declare readonly currentRestoringFileName: pulumi.Output<string | undefined>;
   declare readonly numberOfFilesDetected: pulumi.Output<number | undefined>;
-  declare readonly numberOfFilesRestored: pulumi.Output<number | undefined>;
-  declare readonly numberOfFilesQueued: pulumi.Output<number | undefined>;
-  declare readonly numberOfFilesUnrestorable: pulumi.Output<number | undefined>;
   declare readonly unrestorableFiles: pulumi.Output<string[]>;
+  /** The random owner token of this resource, set as the database's `sqlmi-migrate-owner` tag. */
+  declare readonly owner: pulumi.Output<string>;
+  /** The start operation (it runs until the migration completes; the provider does not wait for it). */
+  declare readonly startOperationUrl: pulumi.Output<string | undefined>;
+  declare readonly completeOperationUrl: pulumi.Output<string | undefined>;
+  declare readonly completionRequestedAt: pulumi.Output<string | undefined>;
   declare readonly startedAt: pulumi.Output<string | undefined>;
   declare readonly completedAt: pulumi.Output<string | undefined>;
 
@@ -78,15 +96,18 @@ export class LogReplayMigration extends pulumi.dynamic.Resource {
       databaseStatus: undefined,
       phase: undefined,
       restoreStatus: undefined,
+      restoreDetailsError: undefined,
+      failureCode: undefined,
       percentCompleted: undefined,
       lastUploadedFileName: undefined,
       lastRestoredFileName: undefined,
       currentRestoringFileName: undefined,
       numberOfFilesDetected: undefined,
-      numberOfFilesRestored: undefined,
-      numberOfFilesQueued: undefined,
-      numberOfFilesUnrestorable: undefined,
       unrestorableFiles: undefined,
+      owner: undefined,
+      startOperationUrl: undefined,
+      completeOperationUrl: undefined,
+      completionRequestedAt: undefined,
       startedAt: undefined,
       completedAt: undefined,
     };

@@ -2,6 +2,11 @@
 export const API_VERSIONS = {
   /** Distributed availability groups with the new property model, failover and setRole (stable). */
   distributedAvailabilityGroups: '2025-01-01',
+  /**
+   * Managed databases, restore details and completeRestore: the version @azure/arm-sql 10 used for them
+   * (LRS start with storageContainerIdentity, restore details).
+   */
+  managedDatabases: '2022-05-01-preview',
   /** Managed instances (GET only). */
   managedInstances: '2023-08-01',
 } as const;

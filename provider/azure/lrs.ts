@@ -1,145 +1,230 @@
-import type { SqlManagementClient } from '@azure/arm-sql';
 import { parseManagedInstanceId } from '../core/armId';
 import { MigrationError } from '../core/errors';
 import type {
   LrsArmPort,
   ManagedDatabaseView,
+  OperationView,
+  RestoreDetailsReading,
   RestoreDetailsView,
+  StartedOperation,
   StartRestoreRequest,
 } from '../core/lrs/ports';
-import { credential, fromAzureError, resolveArm } from './arm';
-
-/** Codes with which restoreDetails reports a failed restore (the REST spec's error list for the call). */
-const RESTORE_FAILURE =
-  /^(BrokenRestorePlan|BackupsFromMultipleDatabases|FullBackup|MissingStripe|RestoreFromStriped|StorageBroken|ManagedIdentityIssue|BlobStorageFailure|TimeoutDuringRestore|ManagedInstanceStorageLimitHit)/;
+import { API_VERSIONS } from './apiVersions';
+import { fromAzureError } from './arm';
+import { type RawResponse, RawArm } from './rawArm';
 
 export interface LrsArmOptions {
   managedInstanceId: string;
   databaseName: string;
   armEndpoint?: string | null;
-  /** Poll interval of ARM long-running operations. */
-  pollIntervalInMs: number;
-  /** Deadline of one long-running operation. */
-  operationDeadlineInMs: number;
   log?: (line: string) => void;
 }
 
-/** LRS over ARM with @azure/arm-sql (LROs awaited with Retry-After honoured and a deadline). */
+/**
+ * LRS over ARM, request by request (bearer token, retries of 429/5xx with Retry-After by the SDK pipeline).
+ * Writes return once the service accepted them: the start operation lives until the migration completes and
+ * the drop operation about 25 minutes after the database is gone (../shared/recordings/lrs-continuous,
+ * lrs-cancel), so the workflow judges progress by the resources and reads operations only as witnesses.
+ * Bodies are read as sent (the recorded restore details carry placeholders the SDK's models do not expect).
+ */
 export function createLrsArm(o: LrsArmOptions): LrsArmPort {
   const ref = parseManagedInstanceId(o.managedInstanceId);
   if (!ref)
     throw new MigrationError('InvalidInput', `managedInstanceId is not an ARM id: ${o.managedInstanceId}`);
-  const { SqlManagementClient: Client } = require('@azure/arm-sql') as typeof import('@azure/arm-sql');
-  const target = resolveArm(o.armEndpoint, o.log);
-  const client: SqlManagementClient = new Client(credential(), ref.subscriptionId, {
-    endpoint: target.endpoint,
-    credentialScopes: [target.scope],
-  });
-  const rg = ref.resourceGroupName;
-  const mi = ref.managedInstanceName;
+  const arm = new RawArm(o.armEndpoint, o.log);
+  const instancePath =
+    `/subscriptions/${ref.subscriptionId}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}` +
+    `/providers/Microsoft.Sql/managedInstances/${encodeURIComponent(ref.managedInstanceName)}`;
+  const dbPath = `${instancePath}/databases/${encodeURIComponent(o.databaseName)}`;
+  const version = `api-version=${API_VERSIONS.managedDatabases}`;
   const db = o.databaseName;
-  const lro = { updateIntervalInMs: Math.min(o.pollIntervalInMs, 30_000) };
-  const deadline = () => ({ abortSignal: AbortSignal.timeout(o.operationDeadlineInMs) });
+  const mi = ref.managedInstanceName;
 
-  const notFound = (e: unknown) => (e as { statusCode?: number })?.statusCode === 404;
+  const send = async (method: string, url: string, body: unknown, doing: string): Promise<RawResponse> => {
+    try {
+      return await arm.send(method, url, body);
+    } catch (e) {
+      throw fromAzureError(e, doing);
+    }
+  };
+  const refuse = (r: RawResponse, doing: string): MigrationError => {
+    const b = (r.body ?? {}) as { error?: { code?: string; message?: string } };
+    return fromAzureError(
+      Object.assign(new Error(b.error?.message ?? `HTTP ${r.status}`), {
+        statusCode: r.status,
+        code: b.error?.code,
+      }),
+      doing,
+    );
+  };
+  const accepted = (r: RawResponse, doing: string): StartedOperation => {
+    if (r.status >= 400) throw refuse(r, doing);
+    return { operationUrl: operationUrl(r, arm.endpoint), retryAfterMs: retryAfterMs(r) };
+  };
 
   return {
     async getInstance() {
-      try {
-        const r = await client.managedInstances.get(rg, mi);
-        return { id: r.id ?? o.managedInstanceId, location: r.location, tier: r.sku?.tier };
-      } catch (e) {
-        throw fromAzureError(e, `reading managed instance ${mi}`);
-      }
+      const doing = `reading managed instance ${mi}`;
+      const r = await send(
+        'GET',
+        `${instancePath}?api-version=${API_VERSIONS.managedInstances}`,
+        undefined,
+        doing,
+      );
+      if (r.status >= 400) throw refuse(r, doing);
+      const b = (r.body ?? {}) as { id?: string; location?: string; sku?: { tier?: string } };
+      return { id: b.id ?? o.managedInstanceId, location: b.location ?? '', tier: b.sku?.tier };
     },
+
     async getDatabase(): Promise<ManagedDatabaseView | undefined> {
-      try {
-        const r = await client.managedDatabases.get(rg, mi, db);
-        return {
-          id: r.id ?? '',
-          status: r.status,
-          tags: r.tags ?? {},
-          creationDate: r.creationDate?.toISOString(),
-        };
-      } catch (e) {
-        if (notFound(e)) return undefined;
-        throw fromAzureError(e, `reading database ${db}`);
-      }
+      const doing = `reading database ${db}`;
+      const r = await send('GET', `${dbPath}?${version}`, undefined, doing);
+      if (
+        r.status === 404 &&
+        errorCode(r) !== 'ParentResourceNotFound' &&
+        errorCode(r) !== 'ResourceGroupNotFound'
+      )
+        return undefined;
+      if (r.status >= 400) throw refuse(r, doing);
+      return databaseView(r.body, dbPath);
     },
-    async getRestoreDetails(): Promise<RestoreDetailsView | undefined> {
-      try {
-        const r = await client.managedDatabaseRestoreDetails.get(rg, mi, db, 'Default');
-        return {
-          type: r.typePropertiesType,
-          status: r.status,
-          blockReason: r.blockReason,
-          lastUploadedFileName: r.lastUploadedFileName,
-          lastRestoredFileName: r.lastRestoredFileName,
-          currentRestoringFileName: r.currentRestoringFileName,
-          percentCompleted: r.percentCompleted,
-          numberOfFilesDetected: r.numberOfFilesDetected,
-          numberOfFilesQueued: r.numberOfFilesQueued,
-          numberOfFilesRestored: r.numberOfFilesRestored,
-          numberOfFilesRestoring: r.numberOfFilesRestoring,
-          numberOfFilesSkipped: r.numberOfFilesSkipped,
-          numberOfFilesUnrestorable: r.numberOfFilesUnrestorable,
-          unrestorableFiles: r.unrestorableFiles?.map((f) => f.name ?? '').filter(Boolean),
-        };
-      } catch (e) {
-        const err = e as { code?: string; statusCode?: number; message?: string };
-        // A database LRS did not create, or whose restore finished long ago, has no restore details.
-        if (notFound(e) || err?.code === 'RestoreDetailsNotAvailableOrExpired') return undefined;
-        // A failed restore answers 400 with the failure's code: that is a state to report, not a broken call.
-        if (err?.statusCode === 400 && err.code && RESTORE_FAILURE.test(err.code)) {
-          return { type: 'LRSRestore', status: 'Failed', blockReason: err.code, failureMessage: err.message };
-        }
-        throw fromAzureError(e, `reading the restore details of ${db}`);
+
+    async listDatabases(): Promise<ManagedDatabaseView[]> {
+      const doing = `listing the databases of ${mi}`;
+      const all: ManagedDatabaseView[] = [];
+      let url: string | undefined = `${instancePath}/databases?${version}`;
+      for (let page = 0; url && page < 100; page++) {
+        const r: RawResponse = await send('GET', url, undefined, doing);
+        if (r.status >= 400) throw refuse(r, doing);
+        const b = (r.body ?? {}) as { value?: unknown[]; nextLink?: string };
+        for (const item of b.value ?? []) all.push(databaseView(item, ''));
+        url = b.nextLink;
       }
+      return all;
     },
+
+    async getRestoreDetails(): Promise<RestoreDetailsReading> {
+      const doing = `reading the restore details of ${db}`;
+      const r = await send('GET', `${dbPath}/restoreDetails/Default?${version}`, undefined, doing);
+      // An error answer is a state to report, not a broken call: 500 for a database that is not an LRS restore
+      // (lrs-ps-stop-foreign-database w5) and for a failed one (lrs-ps-failed-start v4). Access problems are not.
+      if (r.status === 401 || r.status === 403 || r.status === 429) throw refuse(r, doing);
+      if (r.status >= 400) {
+        const b = (r.body ?? {}) as { error?: { code?: string; message?: string } };
+        return { unavailable: { status: r.status, code: b.error?.code, message: b.error?.message } };
+      }
+      return restoreDetails((r.body as { properties?: Record<string, unknown> })?.properties ?? {});
+    },
+
+    async getOperation(url: string): Promise<OperationView> {
+      const r = await send('GET', url, undefined, `reading an operation of ${db}`);
+      if (r.status >= 400) return { retryAfterMs: retryAfterMs(r) };
+      const b = (r.body ?? {}) as { status?: string; error?: { code?: string; message?: string } };
+      return { status: b.status, error: b.error, retryAfterMs: retryAfterMs(r) };
+    },
+
     async startRestore(req: StartRestoreRequest) {
-      try {
-        await client.managedDatabases.beginCreateOrUpdateAndWait(
-          rg,
-          mi,
-          db,
-          {
-            location: req.location,
-            tags: req.tags,
-            createMode: 'RestoreExternalBackup',
-            storageContainerUri: req.storageContainerUri,
-            ...(req.useManagedIdentity
-              ? { storageContainerIdentity: 'ManagedIdentity' }
-              : { storageContainerSasToken: req.storageContainerSasToken }),
-            collation: req.collation,
-            autoCompleteRestore: req.autoComplete,
-            ...(req.lastBackupName ? { lastBackupName: req.lastBackupName } : {}),
-          },
-          { ...lro, ...deadline() },
-        );
-      } catch (e) {
-        throw fromAzureError(e, `starting Log Replay Service for ${db}`);
-      }
+      const doing = `starting Log Replay Service for ${db}`;
+      const body = {
+        location: req.location,
+        tags: req.tags,
+        properties: {
+          createMode: 'RestoreExternalBackup',
+          storageContainerUri: req.storageContainerUri,
+          ...(req.useManagedIdentity
+            ? { storageContainerIdentity: 'ManagedIdentity' }
+            : { storageContainerSasToken: req.storageContainerSasToken }),
+          collation: req.collation,
+          autoCompleteRestore: req.autoComplete,
+          ...(req.lastBackupName ? { lastBackupName: req.lastBackupName } : {}),
+        },
+      };
+      return accepted(await send('PUT', `${dbPath}?${version}`, body, doing), doing);
     },
+
     async completeRestore(lastBackupName: string) {
-      try {
-        await client.managedDatabases.beginCompleteRestoreAndWait(
-          rg,
-          mi,
-          db,
-          { lastBackupName },
-          { ...lro, ...deadline() },
-        );
-      } catch (e) {
-        throw fromAzureError(e, `completing the restore of ${db}`);
-      }
+      const doing = `completing the restore of ${db}`;
+      return accepted(
+        await send('POST', `${dbPath}/completeRestore?${version}`, { lastBackupName }, doing),
+        doing,
+      );
     },
+
     async dropDatabase() {
-      try {
-        await client.managedDatabases.beginDeleteAndWait(rg, mi, db, { ...lro, ...deadline() });
-      } catch (e) {
-        if (notFound(e)) return;
-        throw fromAzureError(e, `dropping database ${db}`);
-      }
+      const doing = `dropping database ${db}`;
+      const r = await send('DELETE', `${dbPath}?${version}`, undefined, doing);
+      if (r.status === 404) return {};
+      return accepted(r, doing);
     },
   };
+}
+
+function databaseView(body: unknown, fallbackId: string): ManagedDatabaseView {
+  const b = (body ?? {}) as {
+    id?: string;
+    name?: string;
+    tags?: Record<string, string>;
+    properties?: { status?: string; creationDate?: string };
+  };
+  return {
+    id: b.id ?? fallbackId,
+    name: b.name,
+    status: b.properties?.status,
+    tags: b.tags ?? {},
+    creationDate: b.properties?.creationDate,
+  };
+}
+
+function errorCode(r: RawResponse): string | undefined {
+  return (r.body as { error?: { code?: string } } | undefined)?.error?.code;
+}
+
+/** Restore details as sent, with the recorded placeholders taken for what they mean. */
+export function restoreDetails(p: Record<string, unknown>): RestoreDetailsView {
+  const str = (k: string) => {
+    const key = Object.keys(p).find((x) => x.toLowerCase() === k.toLowerCase()); // the REST example writes CurrentRestoringFileName
+    const v = key === undefined ? undefined : p[key];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
+  const current = str('currentRestoringFileName');
+  return {
+    type: str('type'),
+    status: str('status'),
+    blockReason: str('blockReason'),
+    lastUploadedFileName: str('lastUploadedFileName'),
+    lastRestoredFileName: str('lastRestoredFileName'),
+    // "<empty value>" while nothing restores (lrs-ps-stop x4).
+    currentRestoringFileName: current === '<empty value>' ? undefined : current,
+    percentCompleted: num('percentCompleted'),
+    numberOfFilesDetected: num('numberOfFilesDetected'),
+    unrestorableFiles: unrestorable(p.unrestorableFiles),
+  };
+}
+
+/** `[]`, `["[]"]` (an array holding the string "[]", recorded once), names, or `{name}` objects (REST example). */
+function unrestorable(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value
+    .map((f) => (typeof f === 'string' ? f : typeof f?.name === 'string' ? (f.name as string) : ''))
+    .filter((name) => name !== '' && name !== '[]');
+}
+
+/** The operation to follow: Azure-AsyncOperation, else Location; any query but api-version dropped. */
+function operationUrl(r: RawResponse, base: string): string | undefined {
+  const raw = r.headers['azure-asyncoperation'] ?? r.headers.location;
+  if (!raw) return undefined;
+  try {
+    const u = new URL(raw, base);
+    const v = u.searchParams.get('api-version');
+    u.search = v ? `?api-version=${encodeURIComponent(v)}` : '';
+    return u.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+function retryAfterMs(r: RawResponse): number | undefined {
+  const v = r.headers['retry-after'];
+  return v && /^\d+$/.test(v) ? Number(v) * 1000 : undefined;
 }

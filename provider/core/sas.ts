@@ -53,6 +53,35 @@ export function checkSasToken(raw: string, nowMs: number): SasVerdict {
     expiresOn: parseSasDate(get('se')),
     startsOn: parseSasDate(get('st')),
   };
+  // The SAS must cover the whole container (log-replay-service-migrate.md, Limitations: "must be generated for
+  // the entire Azure Blob Storage container"): LRS lists it. A container SAS (sr=c) does (lrs-ps-failed-start
+  // v1), and so does an account SAS for the Blob service (ss=b&srt=sco in lrs-continuous t2 and in the guide's
+  // examples); a SAS for one blob (sr=b, bs, bv) or one directory (sr=d) does not.
+  const services = get('ss');
+  if (facts.resource !== undefined) {
+    if (facts.resource !== 'c') {
+      errors.push(
+        `is a SAS for ${facts.resource === 'd' ? 'one directory' : 'one blob'} (sr=${facts.resource}); Log Replay Service lists the whole container: generate a container SAS (sr=c) with Read and List`,
+      );
+    }
+  } else if (services !== undefined) {
+    if (!services.includes('b')) {
+      errors.push(
+        `is an account SAS without the Blob service (ss=${services}); generate a container SAS (sr=c), or an account SAS with ss=b`,
+      );
+    } else {
+      const types = get('srt') ?? '';
+      if (!types.includes('c') || !types.includes('o')) {
+        warnings.push(
+          `storageContainerSasToken is an account SAS with resource types srt=${types}: listing and reading backups needs container and object (srt=co); a container SAS (sr=c) is simpler`,
+        );
+      }
+    }
+  } else {
+    errors.push(
+      'names neither a container (sr=c) nor an account SAS (ss=, srt=); generate a container SAS (sr=c) with Read and List',
+    );
+  }
   if (facts.storedPolicy) {
     errors.push(
       'uses a stored access policy (si=), which Log Replay Service does not accept; generate an ad-hoc SAS with sp=rl and an expiry instead',

@@ -10,7 +10,15 @@ export interface ContainerLocation {
 }
 
 const CONTAINER_RE = /^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$/;
-const RESERVED_RE = /(^|[^a-z0-9])backups?([^a-z0-9]|$)/i;
+/**
+ * MicrosoftDocs/sql-docs azure-sql/managed-instance/log-replay-service-migrate.md (2026-04), Limitations: "The
+ * backup URI path, container name, or folder names can't contain `backup` or `Backup` as these are reserved
+ * keywords." (older versions of the page said a container or folder *named* so; the current, stricter wording
+ * is followed: a name that merely contains the word would fail the start in Azure).
+ */
+const RESERVED_RE = /backup/i;
+/** Storage endpoints of other services (Files, Data Lake, queues, tables, static websites): LRS reads blobs. */
+const OTHER_SERVICE_RE = /^[a-z0-9]+\.(file|dfs|queue|table|web|z\d+\.web)\./i;
 
 export function checkContainerUri(raw: string): { location?: ContainerLocation; errors: string[] } {
   const errors: string[] = [];
@@ -29,6 +37,12 @@ export function checkContainerUri(raw: string): { location?: ContainerLocation; 
     );
   }
   if (url.username || url.password) errors.push('must not contain credentials');
+  const service = OTHER_SERVICE_RE.exec(url.hostname);
+  if (service) {
+    errors.push(
+      `points to the ${service[1]} endpoint of the storage account (${url.hostname}); Log Replay Service reads backups from the Blob service: use https://<account>.blob.core.windows.net/<container>[/<folder>]`,
+    );
+  }
   const segments = url.pathname
     .split('/')
     .filter((s) => s.length > 0)
@@ -51,7 +65,7 @@ export function checkContainerUri(raw: string): { location?: ContainerLocation; 
   const reserved = rest.find((s) => RESERVED_RE.test(s));
   if (reserved !== undefined) {
     errors.push(
-      `contains the reserved word 'backup'/'backups' in '${reserved}'; Log Replay Service refuses such paths: rename the folder or container`,
+      `has '${reserved}' in its path: container and folder names must not contain the reserved keyword 'backup' or 'backups' (Log Replay Service refuses them); rename the folder or container`,
     );
   }
   if (errors.length) return { errors };

@@ -2,17 +2,17 @@
  * The LogReplayMigration dynamic provider: thin glue between the engine's calls and the pure workflow in
  * core/lrs. Azure and storage adapters are loaded only by the methods that call Azure, so preview stays fast.
  */
+import { randomUUID } from 'node:crypto';
 import { iso } from '../core/clock';
-import { MigrationError } from '../core/errors';
 import { checkLrsInputs, type LrsInputs, lrsTarget } from '../core/lrs/inputs';
 import {
   converge,
   type LrsContext,
+  type LrsRecord,
   lrsOutputs,
   type Observation,
   OWNER_TAG,
   observe,
-  ownerToken,
   phaseOf,
   planComplete,
   planCreate,
@@ -20,6 +20,7 @@ import {
   planUpdate,
   stop,
 } from '../core/lrs/workflow';
+import { RestoreSlots } from '../core/lrs/slots';
 import { conditional, formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
 import { isUnknown } from '../core/unknown';
@@ -47,6 +48,9 @@ function databaseId(i: Ready): string {
   return `${i.managedInstanceId}/databases/${i.databaseName}`;
 }
 
+/** Restore slots per managed instance, shared by the resources this provider process runs (one host per stack). */
+const SLOTS = new RestoreSlots();
+
 function context(i: Ready, raw: Props): { op: OperationContext; lrs: LrsContext } {
   const op = new OperationContext(resourceLabel(KIND, raw, i.databaseName), [i.storageContainerSasToken]);
   const { createLrsArm } = require('../azure/lrs') as typeof import('../azure/lrs');
@@ -57,14 +61,13 @@ function context(i: Ready, raw: Props): { op: OperationContext; lrs: LrsContext 
       managedInstanceId: i.managedInstanceId,
       databaseName: i.databaseName,
       armEndpoint: i.armEndpoint,
-      pollIntervalInMs: i.pollIntervalInMs,
-      operationDeadlineInMs: Math.max(i.startDeadlineInMs, i.completeDeadlineInMs),
       log: op.say,
     }),
     storage:
       !i.useManagedIdentity && location && i.storageContainerSasToken
         ? createBackupStorage(location, i.storageContainerSasToken)
         : undefined,
+    slots: SLOTS,
     clock: op.clock,
     log: op.say,
     wait: op.wait,
@@ -72,23 +75,42 @@ function context(i: Ready, raw: Props): { op: OperationContext; lrs: LrsContext 
   return { op, lrs };
 }
 
-function outputs(i: Ready, o: Observation, olds: Props, now: number, raw: Props): Props {
-  const completed = phaseOf(o) === 'completed';
-  const startedAt = typeof olds.startedAt === 'string' ? olds.startedAt : o.database ? iso(now) : undefined;
-  const completedAt =
-    typeof olds.completedAt === 'string' ? olds.completedAt : completed ? iso(now) : undefined;
-  return { ...lrsOutputs(i, o, { startedAt, completedAt }), ...named(raw) };
+/**
+ * The owner token: random, made once at create and kept in state, so it is unique to the stack and resource
+ * (a hash of instance and database would let a second stack declaring the same database take it over).
+ */
+function newRecord(): LrsRecord {
+  return { owner: `lrs-${randomUUID()}` };
+}
+
+/** The record stored in outputs by an earlier operation. */
+function recordOf(props: Props): LrsRecord {
+  const str = (k: string) => (typeof props[k] === 'string' ? (props[k] as string) : undefined);
+  return {
+    // State written before owner tokens were random has none: nothing can be proven to be ours then.
+    owner: str('owner') ?? `lrs-unknown-${randomUUID()}`,
+    startOperationUrl: str('startOperationUrl'),
+    completeOperationUrl: str('completeOperationUrl'),
+    completionRequestedAt: str('completionRequestedAt'),
+    startedAt: str('startedAt'),
+    completedAt: str('completedAt'),
+  };
+}
+
+function outputs(i: Ready, o: Observation, record: LrsRecord, now: number, raw: Props): Props {
+  if (phaseOf(o) === 'completed') record.completedAt ??= iso(now);
+  return { ...lrsOutputs(i, o, record), ...named(raw) };
 }
 
 /** Best effort: what is there now, for a partial-failure record. */
-async function partial(i: Ready, lrs: LrsContext, olds: Props, now: number, raw: Props) {
+async function partial(i: Ready, lrs: LrsContext, record: LrsRecord, olds: Props, now: number, raw: Props) {
   try {
-    const o = await observe(lrs);
+    const o = await observe(i, lrs, record);
     // Record only a database this resource started: never adopt someone else's into the stack.
-    if (!o.database || o.database.tags?.[OWNER_TAG] !== ownerToken(i)) return undefined;
-    return { id: databaseId(i), properties: outputs(i, o, olds, now, raw) };
+    if (!o.database || o.database.tags?.[OWNER_TAG] !== record.owner) return undefined;
+    return { id: databaseId(i), properties: outputs(i, o, record, now, raw) };
   } catch {
-    return olds.databaseId ? { id: databaseId(i), properties: olds } : undefined;
+    return olds.databaseId ? { id: databaseId(i), properties: { ...olds, ...record } } : undefined;
   }
 }
 
@@ -131,15 +153,12 @@ export const logReplayMigration = {
   async create(news: Props) {
     const i = parse(news);
     const { op, lrs } = context(i, news);
-    const started = op.clock.now();
+    const record = newRecord();
     try {
-      const o = await converge(i, lrs);
-      return {
-        id: databaseId(i),
-        outs: plain(outputs(i, o, { startedAt: iso(started) }, op.clock.now(), news)),
-      };
+      const o = await converge(i, lrs, record);
+      return { id: databaseId(i), outs: plain(outputs(i, o, record, op.clock.now(), news)) };
     } catch (e) {
-      const p = await partial(i, lrs, { startedAt: iso(started) }, op.clock.now(), news);
+      const p = await partial(i, lrs, record, {}, op.clock.now(), news);
       throw op.failure(e, p, news);
     }
   },
@@ -147,23 +166,12 @@ export const logReplayMigration = {
   async update(id: string, olds: Props, news: Props) {
     const i = parse(news, true);
     const { op, lrs } = context(i, news);
+    const record = recordOf(olds);
     try {
-      if (olds.startedAt) {
-        const now = await observe(lrs);
-        if (!now.database) {
-          throw new MigrationError(
-            'DatabaseVanished',
-            `Database ${i.databaseName} is no longer on the managed instance.`,
-            {
-              hint: 'it was dropped outside Pulumi; the provider does not restart a migration implicitly: destroy this resource and create it again to start over',
-            },
-          );
-        }
-      }
-      const o = await converge(i, lrs);
-      return { outs: plain(outputs(i, o, olds, op.clock.now(), news)) };
+      const o = await converge(i, lrs, record, olds);
+      return { outs: plain(outputs(i, o, record, op.clock.now(), news)) };
     } catch (e) {
-      const p = (await partial(i, lrs, olds, op.clock.now(), news)) ?? { id, properties: olds };
+      const p = (await partial(i, lrs, record, olds, op.clock.now(), news)) ?? { id, properties: olds };
       throw op.failure(e, p, news);
     }
   },
@@ -172,8 +180,9 @@ export const logReplayMigration = {
     const i = lrsTarget(props);
     const { op, lrs } = context(i, props);
     try {
-      const o = await observe(lrs);
-      return { id, props: plain(outputs(i, o, props, op.clock.now(), props)) };
+      const record = recordOf(props);
+      const o = await observe(i, lrs, record);
+      return { id, props: plain(outputs(i, o, record, op.clock.now(), props)) };
     } catch (e) {
       throw op.failure(e);
     }
@@ -184,7 +193,7 @@ export const logReplayMigration = {
     const { op, lrs } = context(i, props);
     op.say(formatPlan('delete plan', planDelete(props)));
     try {
-      await stop(i, lrs);
+      await stop(i, lrs, recordOf(props));
     } catch (e) {
       throw op.failure(e);
     }

@@ -30,6 +30,13 @@ export interface BackupHeader {
   checksum: boolean;
   sizeMB: number;
   serverName: string;
+  /**
+   * Striping, as RESTORE LABELONLY reports it: the backup set's media set, how many files (stripes) it was
+   * written to and which one this file is (1-based). A backup to one file has familyCount 1.
+   */
+  mediaSetId: string;
+  familyCount: number;
+  familySequenceNumber: number;
 }
 
 /** Serialises a backup header plus padding into the bytes of a backup file. */
@@ -68,6 +75,12 @@ export function decodeBackupHeader(bytes: Buffer): BackupHeader | undefined {
       checksum: r.checksum === true,
       sizeMB: typeof r.sizeMB === 'number' ? r.sizeMB : 0,
       serverName: typeof r.serverName === 'string' ? r.serverName : '',
+      mediaSetId: typeof r.mediaSetId === 'string' ? r.mediaSetId : '',
+      familyCount: typeof r.familyCount === 'number' && r.familyCount >= 1 ? r.familyCount : 1,
+      familySequenceNumber:
+        typeof r.familySequenceNumber === 'number' && r.familySequenceNumber >= 1
+          ? r.familySequenceNumber
+          : 1,
     };
   } catch {
     return undefined;
@@ -107,8 +120,15 @@ export interface SourceDatabaseInit {
 export interface BackupOptions {
   /** Blob name in the container; default `<folder>/<db>_<type>_<nnn>.bak`. */
   blobName?: string;
-  /** false writes a backup without checksum (LRS refuses such full backups). */
+  /** false writes a backup without checksum (LRS restores it, more slowly: it checks integrity itself). */
   checksum?: boolean;
+  /**
+   * Write the backup to this many files (BACKUP … TO URL = '…_1.bak', URL = '…_2.bak', …). LRS restores
+   * striped full and differential backups; log backups must not be striped (the LRS migration guide).
+   */
+  stripes?: number;
+  /** Stripe numbers (1-based) not to upload: an incomplete striped backup set. */
+  skipStripes?: number[];
   /** Overrides the computed size. */
   sizeMB?: number;
   /** A full backup that does not become the differential base (COPY_ONLY). */
@@ -116,7 +136,10 @@ export interface BackupOptions {
 }
 
 export interface WrittenBackup {
+  /** The (first) blob written. */
   blobName: string;
+  /** Every blob of the backup set, in stripe order (one for an unstriped backup). */
+  blobNames: string[];
   header: BackupHeader;
 }
 
@@ -213,10 +236,11 @@ export class SimSqlServer {
       databaseBackupLsn: db.lastFull?.checkpointLsn ?? 0n,
       sizeMB: opts.sizeMB ?? db.sizeMB,
       checksum: opts.checksum,
+      media: this.media(db, opts),
     });
     if (!opts.copyOnly) db.lastFull = header;
     db.logChainLsn ??= header.firstLsn;
-    return this.write(db, header, opts.blobName);
+    return this.write(db, header, opts);
   }
 
   /** BACKUP DATABASE … WITH DIFFERENTIAL: changes since the last (non copy-only) full backup. */
@@ -234,8 +258,9 @@ export class SimSqlServer {
       databaseBackupLsn: base.checkpointLsn,
       sizeMB: opts.sizeMB ?? this.logSizeMB(db, at - base.checkpointLsn),
       checksum: opts.checksum,
+      media: this.media(db, opts),
     });
-    return this.write(db, header, opts.blobName);
+    return this.write(db, header, opts);
   }
 
   /** BACKUP LOG … TO URL: the log since the previous log backup (or since the log chain started). */
@@ -260,10 +285,11 @@ export class SimSqlServer {
       checksum: opts.checksum ?? true,
       sizeMB: opts.sizeMB ?? this.logSizeMB(db, end - chainStart),
       serverName: this.serverName,
+      ...this.media(db, opts),
     };
     this.setLsn(name, end, db.lsnPerSecond);
     db.logChainLsn = end;
-    return this.write(db, header, opts.blobName);
+    return this.write(db, header, opts);
   }
 
   /** Uploads arbitrary bytes (a file LRS cannot restore, a damaged backup, a foreign database's backup …). */
@@ -276,7 +302,12 @@ export class SimSqlServer {
     db: SourceDatabase,
     type: 'full' | 'diff',
     at: Lsn,
-    extra: { databaseBackupLsn: Lsn; sizeMB: number; checksum?: boolean },
+    extra: {
+      databaseBackupLsn: Lsn;
+      sizeMB: number;
+      checksum?: boolean;
+      media: Pick<BackupHeader, 'mediaSetId' | 'familyCount' | 'familySequenceNumber'>;
+    },
   ): BackupHeader {
     const now = this.clock.date();
     const header: BackupHeader = {
@@ -291,17 +322,43 @@ export class SimSqlServer {
       checksum: extra.checksum ?? true,
       sizeMB: extra.sizeMB,
       serverName: this.serverName,
+      ...extra.media,
     };
     this.setLsn(db.name, header.lastLsn, db.lsnPerSecond);
     return header;
   }
 
-  private async write(db: SourceDatabase, header: BackupHeader, blobName?: string): Promise<WrittenBackup> {
+  /** The media set of the next backup of `db` (one file unless `stripes` says otherwise). */
+  private media(
+    db: SourceDatabase,
+    opts: BackupOptions,
+  ): Pick<BackupHeader, 'mediaSetId' | 'familyCount' | 'familySequenceNumber'> {
+    const stripes = opts.stripes ?? 1;
+    if (!Number.isInteger(stripes) || stripes < 1) throw new RangeError('stripes must be an integer >= 1');
+    return {
+      mediaSetId: `${this.serverName}:${db.name}:${db.backupCount + 1}`,
+      familyCount: stripes,
+      familySequenceNumber: 1,
+    };
+  }
+
+  /** Writes every stripe of a backup set (`<name>_<k>.bak` when striped) and uploads those not skipped. */
+  private async write(db: SourceDatabase, header: BackupHeader, opts: BackupOptions): Promise<WrittenBackup> {
     db.backupCount += 1;
     const name =
-      blobName ?? `${db.folder}/${db.name}_${header.type}_${String(db.backupCount).padStart(3, '0')}.bak`;
-    await this.upload(name, encodeBackup(header), header);
-    return { blobName: name, header };
+      opts.blobName ??
+      `${db.folder}/${db.name}_${header.type}_${String(db.backupCount).padStart(3, '0')}.bak`;
+    const count = header.familyCount;
+    const names =
+      count === 1
+        ? [name]
+        : Array.from({ length: count }, (_, k) => name.replace(/(\.[^./]*)?$/, (ext) => `_${k + 1}${ext}`));
+    for (const [k, blobName] of names.entries()) {
+      if (opts.skipStripes?.includes(k + 1)) continue;
+      const stripe = { ...header, familySequenceNumber: k + 1 };
+      await this.upload(blobName, encodeBackup(stripe), stripe);
+    }
+    return { blobName: names[0], blobNames: names, header };
   }
 
   private async upload(blobName: string, bytes: Buffer, header?: BackupHeader): Promise<void> {

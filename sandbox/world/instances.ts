@@ -48,6 +48,8 @@ export interface ManagedDatabase {
   createParameters: DatabaseCreateParameters;
   /** Simulated time a requested drop completes (the database is gone from then on). */
   dropScheduledAt?: number;
+  /** Simulated time from which ARM shows the database (an LRS start creates it a few seconds after the PUT). */
+  visibleAt?: number;
   /** Log Replay Service restore state, when the database was created with RestoreExternalBackup. */
   lrs?: LrsRestore;
   /** Managed Instance link (distributed availability group) replica state, added by the link simulation. */
@@ -86,6 +88,11 @@ export class CaseInsensitiveMap<V> extends Map<string, V> {
   override delete(key: string): boolean {
     return super.delete(key.toLowerCase());
   }
+}
+
+/** Whether ARM shows the database at simulated time `now` (see `visibleAt`). */
+export function isVisible(db: ManagedDatabase, now: number): boolean {
+  return db.visibleAt === undefined || now >= db.visibleAt;
 }
 
 export function managedInstanceId(mi: ManagedInstance): string {

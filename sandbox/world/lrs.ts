@@ -8,7 +8,15 @@ import { BACKUP_HEADER_MAX_BYTES, type BackupHeader, type BackupType, decodeBack
 import type { SimClock } from './clock';
 import { ServiceError } from './errors';
 import type { ManagedDatabase } from './instances';
+import {
+  type ContainerLocation,
+  checkLrsSasToken,
+  parseContainerUri,
+  validateLastBackupName,
+} from './lrsRules';
 import { formatLsn, type Lsn } from './lsn';
+
+export { type ContainerLocation, parseContainerUri, validateLrsParameters } from './lrsRules';
 
 /**
  * The Log Replay Service (LRS) simulation.
@@ -16,9 +24,14 @@ import { formatLsn, type Lsn } from './lsn';
  * A managed database PUT with `createMode: RestoreExternalBackup` starts a restore. The restore reads the
  * container (folder) it was given with the SAS it was given (or the instance's managed identity), reads the
  * header of every backup file, and restores them in LSN-chain order over simulated time: the newest full
- * backup, then the newest differential based on it, then the log backups in chain. New files are picked up
- * on every scan; scans happen lazily (each ARM request that touches the database, `LogReplayService.tick`).
- * A broken plan fails with the real error codes; completion (auto or `complete`) recovers the database.
+ * backup set (one file or several stripes), then the newest differential based on it, then the log backups in
+ * chain. New files are picked up on every scan; scans happen lazily (each ARM request that touches the
+ * database, `LogReplayService.tick`). A broken plan fails with the real error codes; completion (auto or
+ * `complete`) recovers the database.
+ *
+ * The states the service shows are those recorded (../shared/recordings/README.md): restore details say
+ * `Initializing`, `Restoring` or `Completed`; a failed restore has no restore details (500); a dropped one
+ * has no database.
  */
 
 export interface LrsOptions {
@@ -26,10 +39,21 @@ export interface LrsOptions {
   restoreMBps: number;
   /** Simulated fixed cost per restored file (ms). */
   perFileOverheadMs: number;
-  /** Simulated time the final recovery takes after completion is signalled (ms). */
+  /** Simulated time the final recovery takes once completion is signalled and the chain is restored (ms). */
   completionMs: number;
-  /** How long a missing full backup or a gap in the log chain may last before the restore fails (ms). */
+  /** How long a gap in the log chain may last before the restore fails (ms). */
   stallGraceMs: number;
+  /**
+   * How long restore details say `Initializing` before the first backup is restored: more than 21 s and at most
+   * 22 s (lrs-ps-complete 9 PUT 13:37:54, 11 Initializing 13:38:15; lrs-ps-stop x3 PUT 14:13:28, x5 Restoring
+   * 14:13:50; lrs-ps-autocomplete 31/33 likewise). The world passes its `lrsStartMs`.
+   */
+  initializingMs: number;
+  /**
+   * Restore time of a backup without CHECKSUM relative to one with it. The LRS guide: "The basic integrity
+   * check on backups without CHECKSUM increases the restore time" (no figure given: 1.5 is chosen).
+   */
+  noChecksumFactor: number;
   /** Refuse SAS tokens with more than read+list permissions or a stored access policy (`si=`). */
   strictSas: boolean;
 }
@@ -39,6 +63,8 @@ export const DEFAULT_LRS_OPTIONS: LrsOptions = {
   perFileOverheadMs: 2_000,
   completionMs: 30_000,
   stallGraceMs: 10 * 60_000,
+  initializingMs: 21_500,
+  noChecksumFactor: 1.5,
   strictSas: true,
 };
 
@@ -65,9 +91,9 @@ export interface LrsStartParameters {
   lastBackupName?: string;
 }
 
-/** Restore `status` values reported in restore details (plain strings in the REST spec). */
-export type LrsStatus = 'Waiting' | 'Restoring' | 'Completing' | 'Completed' | 'Failed' | 'Stopped';
-/** Backup set `status` values, as in the REST spec examples. */
+/** Restore `status` values of restore details: the recorded ones only (lrs-ps-autocomplete 32, 33, 41). */
+export type LrsStatus = 'Initializing' | 'Restoring' | 'Completed';
+/** Backup set `status` values, as in the REST spec example ManagedDatabaseRestoreDetails.json. */
 export type BackupSetStatus = 'Queued' | 'Restoring' | 'Restored' | 'Skipped';
 
 export interface DetectedFile {
@@ -81,9 +107,13 @@ export interface DetectedFile {
   header?: BackupHeader;
 }
 
+/** One backup set: the file of an unstriped backup, or every stripe of a striped one (same media set). */
 export interface BackupSet {
-  file: DetectedFile;
+  key: string;
+  type: BackupType;
   header: BackupHeader;
+  /** Stripes seen so far, by family sequence number. */
+  stripes: Map<number, DetectedFile>;
   status: BackupSetStatus;
   startedAt?: number;
   finishedAt?: number;
@@ -92,8 +122,9 @@ export interface BackupSet {
 interface Completion {
   lastBackupName: string;
   requestedAt: number;
-  finishAt: number;
   auto: boolean;
+  /** When the final recovery ends (set once nothing is left to restore). */
+  recoverAt?: number;
 }
 
 interface Stall {
@@ -102,127 +133,38 @@ interface Stall {
   since: number;
 }
 
-/** Where a `storageContainerUri` points: container URL and the folder prefix inside it. */
-export interface ContainerLocation {
-  containerUrl: string;
-  container: string;
-  /** Folder inside the container, '' for the container root; no leading or trailing '/'. */
-  folder: string;
+/** The name a backup set is known by: its first stripe (REST spec example: `firstStripeName`). */
+export function setName(set: BackupSet): string {
+  const first = set.stripes.get(1) ?? [...set.stripes.values()][0];
+  return first.name;
 }
 
-const RESERVED_PATH_WORDS = new Set(['backup', 'backups']);
-
-/**
- * Splits a container or folder URL. Emulator URLs (an IP or localhost host) are path-style and carry the
- * account as the first path segment, as Azurite's do.
- */
-export function parseContainerUri(uri: string): ContainerLocation {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw invalidRequest(`storageContainerUri '${uri}' is not a valid URL.`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw invalidRequest(`storageContainerUri '${uri}' must be an https URL of a blob container.`);
-  }
-  const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  const pathStyle = /^(\d+\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(url.hostname);
-  const accountSegments = pathStyle ? segments.slice(0, 1) : [];
-  const rest = segments.slice(accountSegments.length);
-  if (rest.length === 0) throw invalidRequest(`storageContainerUri '${uri}' names no blob container.`);
-  const [container, ...folder] = rest;
-  const base = `${url.origin}${accountSegments.map((s) => `/${encodeURIComponent(s)}`).join('')}`;
-  return { containerUrl: `${base}/${encodeURIComponent(container)}`, container, folder: folder.join('/') };
-}
-
-/**
- * Validates the create-only LRS parameters of a managed database PUT the way Azure does, throwing a
- * ServiceError with the real code (MissingStorageContainerUri, MissingStorageContainerSasToken, …).
- */
-export function validateLrsParameters(p: {
-  storageContainerUri?: string;
-  storageContainerSasToken?: string;
-  storageContainerIdentity?: string;
-  collation?: string;
-  autoCompleteRestore?: boolean;
-  lastBackupName?: string;
-}): void {
-  if (!p.storageContainerUri)
-    throw new ServiceError('MissingStorageContainerUri', 'Missing storage container URI');
-  const identity = p.storageContainerIdentity;
-  if (identity !== undefined && !/^(ManagedIdentity|SharedAccessSignature)$/i.test(identity)) {
-    throw invalidRequest(
-      `storageContainerIdentity '${identity}' is not valid: use 'ManagedIdentity' or 'SharedAccessSignature'.`,
-    );
-  }
-  const managedIdentity = identity !== undefined && /^ManagedIdentity$/i.test(identity);
-  if (managedIdentity && p.storageContainerSasToken) {
-    throw invalidRequest(
-      'storageContainerSasToken cannot be used with storageContainerIdentity ManagedIdentity.',
-    );
-  }
-  if (!managedIdentity && !p.storageContainerSasToken) {
-    throw new ServiceError('MissingStorageContainerSasToken', 'Missing storage container SAS token');
-  }
-  if (p.storageContainerSasToken?.startsWith('?')) {
-    throw invalidRequest("storageContainerSasToken must be given without the leading '?'.");
-  }
-  if (!p.collation) throw new ServiceError('MissingCollation', 'Collation is required.');
-  if (p.autoCompleteRestore && !p.lastBackupName) {
-    throw new ServiceError(
-      'AutoCompleteMissingLastBackupName',
-      'Auto complete restore request must have lastBackupName parameter provided.',
-    );
-  }
-  if (p.lastBackupName !== undefined) validateLastBackupName(p.lastBackupName);
-  const location = parseContainerUri(p.storageContainerUri);
-  const reserved = [location.container, ...location.folder.split('/')].find((s) =>
-    RESERVED_PATH_WORDS.has(s.toLowerCase()),
-  );
-  if (reserved) {
-    throw invalidRequest(
-      `storageContainerUri must not contain the reserved word '${reserved}' in its path (backup and backups are reserved).`,
-    );
-  }
-}
-
-function validateLastBackupName(name: string): void {
-  if (/[\r\n]/.test(name)) {
-    throw new ServiceError(
-      'LastBackupNameHasNewline',
-      'The last backup name must not contain a newline character.',
-    );
-  }
-  if (/[^\x20-\x7e]/.test(name)) {
-    throw new ServiceError(
-      'LastBackupNameHasNonAsciiCharacter',
-      'The last backup name must contain printable ASCII characters only.',
-    );
-  }
-}
-
-function invalidRequest(message: string): ServiceError {
-  return new ServiceError('InvalidDatabaseCreateOrUpdateRequest', message);
+function setComplete(set: BackupSet): boolean {
+  return set.stripes.size >= set.header.familyCount;
 }
 
 /** One LRS restore into one managed database. */
 export class LrsRestore {
-  status: LrsStatus = 'Waiting';
+  status: LrsStatus = 'Initializing';
+  /** The restore's failure; from then on restore details answer 500 and the start operation fails with it. */
   error?: ServiceError;
   failedAt?: number;
+  /** The database is being dropped (LRS stop). */
+  stopped = false;
   readonly startedAt: number;
   readonly location: ContainerLocation;
   /** Every blob seen in the folder, by blob name. */
   readonly files = new Map<string, DetectedFile>();
-  /** Every backup file seen, in order of detection. */
+  /** Every backup set seen, in order of detection. */
   readonly sets: BackupSet[] = [];
   /** LSN the database has been restored to (end of the last restored backup). */
   restoredLsn?: Lsn;
   lastRestored?: BackupSet;
   completion?: Completion;
+  completedAt?: number;
   scans = 0;
   successfulScans = 0;
+  private firstScanAt?: number;
   private full?: BackupSet;
   private diffDecided = false;
   private current?: { set: BackupSet; finishAt: number };
@@ -243,9 +185,13 @@ export class LrsRestore {
     this.location = parseContainerUri(params.storageContainerUri);
   }
 
-  /** Still doing something (waiting for files, restoring or completing). */
+  /** Still doing something (initializing, restoring or completing). */
   get active(): boolean {
-    return this.status === 'Waiting' || this.status === 'Restoring' || this.status === 'Completing';
+    return !this.error && !this.stopped && this.status !== 'Completed';
+  }
+
+  get failed(): boolean {
+    return this.error !== undefined;
   }
 
   /**
@@ -267,14 +213,14 @@ export class LrsRestore {
   complete(lastBackupName: string): void {
     const now = this.host.clock.now();
     this.advance(now);
-    if (this.status === 'Failed' && this.error) throw this.error;
+    if (this.error) throw this.error;
     if (this.completion) {
       throw new ServiceError(
         'ExternalBackupAlreadySignaledToComplete',
         'The restore request has already been signaled to complete.',
       );
     }
-    if (this.status !== 'Waiting' && this.status !== 'Restoring') {
+    if (!this.active) {
       throw new ServiceError(
         'ManagedDatabaseNotInRestoringState',
         'Managed database is not in Restoring state.',
@@ -287,92 +233,115 @@ export class LrsRestore {
       );
     }
     validateLastBackupName(lastBackupName);
-    const last = this.lastRestored;
-    if (!last) {
+    if (this.successfulScans === 0) {
       throw new ServiceError(
         'ExternalBackupRestoreHasNotBeenStarted',
         'The restore request can only be completed once the restore has started.',
       );
     }
-    if (!this.matches(last, lastBackupName)) {
+    // The service accepts a completion before the named backup is restored: 11 s after the start, while still
+    // initializing (lrs-continuous t3), and naming the backup still restoring (lrs-ps-complete 12/25). What it
+    // refuses is not recorded: a name it has not seen, or one it skipped or restored before the last, is
+    // refused with the REST spec's RequiredBackupIsNotLastRestored.
+    const last = this.lastRestored;
+    const named = this.sets.find((s) => this.matches(s, lastBackupName));
+    const acceptable =
+      named !== undefined && (named.status === 'Queued' || named.status === 'Restoring' || named === last);
+    if (!acceptable) {
       throw new ServiceError(
         'RequiredBackupIsNotLastRestored',
         'Migration cannot be completed because provided backup file name is not the name of the last backup file ' +
-          `that is restored: '${lastBackupName}' was given, the last restored backup file is '${last.file.name}'` +
-          (this.current ? ` ('${this.current.set.file.name}' is restoring).` : '.'),
+          `that is restored: '${lastBackupName}' was given, the last restored backup file is '${last ? setName(last) : ''}'.`,
       );
     }
     this.beginCompletion(now, lastBackupName, false);
   }
 
+  /** Fails the restore before it starts (the service refused it). */
+  refuse(error: ServiceError): void {
+    this.fail(error, this.host.clock.now());
+  }
+
   /** Stops the restore (the database is being dropped). */
   stop(): void {
     if (!this.active) return;
-    this.status = 'Stopped';
+    this.stopped = true;
     this.current = undefined;
     this.stall = undefined;
   }
 
-  /** The `properties` of GET …/restoreDetails/Default, shaped as in the REST spec examples. */
+  /**
+   * The `properties` of GET …/restoreDetails/Default, with the fields and values recorded
+   * (lrs-ps-autocomplete 32/33/41, lrs-ps-stop x4/x5, lrs-ps-complete 10–13): no `type`, `blockReason`,
+   * `percentCompleted` or per-set lists; `currentRestoringFileName` is the literal "<empty value>" while
+   * nothing restores. Callers answer 500 instead for a failed restore.
+   */
   restoreDetails(): Record<string, unknown> {
-    const now = this.host.clock.now();
-    const plan = this.sets.filter((s) => s.status !== 'Skipped');
-    const planMB = sum(plan.map((s) => s.header.sizeMB));
-    const partialMB = this.current ? this.current.set.header.sizeMB * this.progressOf(this.current, now) : 0;
-    const restoredMB =
-      sum(plan.filter((s) => s.status === 'Restored').map((s) => s.header.sizeMB)) + partialMB;
-    const percent =
-      this.status === 'Completed' ? 100 : planMB === 0 ? 0 : Math.floor((restoredMB * 100) / planMB);
     const files = [...this.files.values()];
+    if (this.status === 'Initializing' && files.length === 0) {
+      return { status: this.status, numberOfFilesDetected: 0 }; // lrs-ps-complete 10
+    }
     const lastUploaded = files.reduce<DetectedFile | undefined>(
       (a, f) => (!a || f.detectedAt >= a.detectedAt ? f : a),
       undefined,
     );
-    const unrestorable = files.filter((f) => !f.header);
-    const count = (status: BackupSetStatus) => this.sets.filter((s) => s.status === status).length;
-    const current = this.current?.set;
+    const last = this.lastRestored ? setName(this.lastRestored) : undefined;
+    const current = this.current ? setName(this.current.set) : undefined;
     return {
-      type: 'LRSRestore',
       status: this.status,
-      blockReason: this.stall?.code,
-      lastUploadedFileName: lastUploaded?.name,
-      lastUploadedFileTime: isoTime(lastUploaded?.detectedAt),
-      lastRestoredFileName: this.lastRestored?.file.name,
-      lastRestoredFileTime: isoTime(this.lastRestored?.finishedAt),
-      percentCompleted: percent,
-      currentRestoredSizeMB: Math.floor(restoredMB),
-      currentRestorePlanSizeMB: planMB,
-      currentBackupType: current ? BACKUP_TYPE_NAMES[current.header.type] : undefined,
-      currentRestoringFileName: current?.file.name,
+      // Completed shows the last restored file as current (lrs-ps-autocomplete 41).
+      currentRestoringFileName: (this.status === 'Completed' ? last : current) ?? '<empty value>',
+      // Present once a file is restored (REST spec example; the recordings show it with Completed).
+      ...(last ? { lastRestoredFileName: last } : {}),
+      // Recorded as [] only; entries shaped as the REST spec example ({name}).
+      unrestorableFiles: files.filter((f) => !f.header).map((f) => ({ name: f.name })),
       numberOfFilesDetected: files.length,
-      numberOfFilesQueued: count('Queued'),
-      numberOfFilesSkipped: count('Skipped'),
-      numberOfFilesRestoring: count('Restoring'),
-      numberOfFilesRestored: count('Restored'),
-      numberOfFilesUnrestorable: unrestorable.length,
-      fullBackupSets: this.backupSets('full'),
-      diffBackupSets: this.backupSets('diff'),
-      logBackupSets: this.backupSets('log'),
-      unrestorableFiles: unrestorable.map((f) => ({ name: f.name })),
+      ...(lastUploaded
+        ? {
+            lastUploadedFileName: lastUploaded.name,
+            lastUploadedFileTime: isoSeconds(lastUploaded.detectedAt),
+          }
+        : {}),
     };
   }
 
-  /** A plain JSON view for tests and the /_sandbox surface. */
+  /** A plain JSON view for tests and the /_sandbox surface (richer than what ARM shows). */
   toJSON(): Record<string, unknown> {
+    const count = (status: BackupSetStatus) => this.sets.filter((s) => s.status === status).length;
     return {
-      ...this.restoreDetails(),
+      status: this.status,
+      failed: this.error?.toBody().error,
+      stopped: this.stopped,
+      completionRequested: this.completion !== undefined,
+      stallReason: this.stall?.code,
+      currentRestoringFileName: this.current ? setName(this.current.set) : undefined,
+      lastRestoredFileName: this.lastRestored ? setName(this.lastRestored) : undefined,
+      numberOfFilesDetected: this.files.size,
+      numberOfSetsRestored: count('Restored'),
+      numberOfSetsSkipped: count('Skipped'),
+      numberOfSetsQueued: count('Queued'),
+      backupSets: this.sets.map((s) => ({
+        type: s.type,
+        name: setName(s),
+        status: s.status,
+        stripes: s.header.familyCount,
+        stripesSeen: s.stripes.size,
+        startedAt: isoTime(s.startedAt),
+        finishedAt: isoTime(s.finishedAt),
+      })),
       storageContainerUri: this.params.storageContainerUri,
       autoCompleteRestore: this.params.autoCompleteRestore,
       lastBackupName: this.params.lastBackupName,
       restoredLsn: this.restoredLsn === undefined ? undefined : formatLsn(this.restoredLsn),
-      error: this.error?.toBody().error,
       startedAt: isoTime(this.startedAt),
     };
   }
 
   private async syncNow(): Promise<void> {
     if (!this.active) return;
-    if (this.status !== 'Completing') await this.scan();
+    // Once completion is signalled no more files are picked up (the LRS guide: "After the manual cutover has
+    // been initiated, no additional differential files can be added or restored").
+    if (!this.completion) await this.scan();
     this.advance(this.host.clock.now());
   }
 
@@ -399,6 +368,7 @@ export class LrsRestore {
         });
       }
       this.successfulScans += 1;
+      this.firstScanAt ??= now();
     } catch (err) {
       const status = err instanceof RestError ? err.statusCode : undefined;
       // Network errors and 5xx are transient: the next scan tries again. 4xx (no permission, expired SAS,
@@ -426,19 +396,39 @@ export class LrsRestore {
       return new ContainerClient(containerUrl, credential, { retryOptions });
     }
     const sas = this.params.storageContainerSasToken ?? '';
-    if (this.options.strictSas) checkSasToken(sas);
+    if (this.options.strictSas) checkLrsSasToken(sas);
     return new ContainerClient(`${containerUrl}?${sas}`, new AnonymousCredential(), { retryOptions });
   }
 
   private addFile(file: DetectedFile): void {
     this.files.set(file.blobName, file);
-    if (!file.header) return;
-    this.sets.push({ file, header: file.header, status: 'Queued' });
-    if (file.header.firstLsn > file.header.lastLsn) {
+    const header = file.header;
+    if (!header) return;
+    const key = header.mediaSetId || `file:${file.blobName}`;
+    let set = this.sets.find((s) => s.key === key);
+    if (!set) {
+      set = { key, type: header.type, header, stripes: new Map(), status: 'Queued' };
+      this.sets.push(set);
+    }
+    set.stripes.set(header.familySequenceNumber, file);
+    if (header.firstLsn > header.lastLsn) {
       this.fail(
         new ServiceError(
           'BrokenRestorePlanWrongLogBackupLSN',
           `The restore plan is broken because firstLsn of backup '${file.name}' is greater than its lastLsn.`,
+        ),
+        file.detectedAt,
+      );
+    }
+    // The LRS migration guide: "A log backup (not split for a transaction log file)"; full and differential
+    // backups may be several files. The service's answer to a striped log backup is not documented: the
+    // REST spec's code for striped restores (completeRestore error list, "Restoring from striped backups is
+    // not supported.") is chosen.
+    if (header.type === 'log' && header.familyCount > 1) {
+      this.fail(
+        new ServiceError(
+          'RestoreFromStripedBackupsNotEnabled',
+          `Restoring from striped backups is not supported: log backup '${file.name}' is one of ${header.familyCount} stripes.`,
         ),
         file.detectedAt,
       );
@@ -465,8 +455,22 @@ export class LrsRestore {
   /** Runs the restore forward to simulated time `now`. */
   private advance(now: number): void {
     while (this.active) {
-      if (this.completion) {
-        if (now >= this.completion.finishAt) this.finishCompletion();
+      if (this.status === 'Initializing') {
+        if (this.firstScanAt === undefined) return;
+        const ready = Math.max(this.startedAt + this.options.initializingMs, this.firstScanAt);
+        if (now < ready) return;
+        if (!this.sets.some((s) => s.type === 'full')) {
+          // lrs-ps-failed-start v3: a container without a usable full backup fails the start 30 s in with
+          // FullBackupNotFound "Full backup can not be found."
+          this.fail(new ServiceError('FullBackupNotFound', 'Full backup can not be found.'), ready);
+          return;
+        }
+        this.status = 'Restoring';
+        this.idleSince = Math.max(this.idleSince, ready);
+      }
+      const completion = this.completion;
+      if (completion?.recoverAt !== undefined) {
+        if (now >= completion.recoverAt) this.finishCompletion(completion.recoverAt);
         return;
       }
       if (this.current) {
@@ -474,14 +478,22 @@ export class LrsRestore {
         this.finishCurrent();
         continue;
       }
+      // Once completion is signalled (by completeRestore or by the named last backup being restored with
+      // autoCompleteRestore) what is queued is still restored before recovery: lrs-ps-complete 25 named
+      // full.bak and 13 shows log1.bak restored; lrs-ps-autocomplete 31 named full.bak, 41 likewise.
       const next = this.pickNext(now);
-      if (!next) return;
-      this.startSet(next, Math.max(this.idleSince, next.file.detectedAt));
+      if (next) {
+        this.startSet(next, Math.max(this.idleSince, ...[...next.stripes.values()].map((f) => f.detectedAt)));
+        continue;
+      }
+      if (!completion) return;
+      // Nothing left to restore: the final recovery runs.
+      completion.recoverAt = Math.max(this.idleSince, completion.requestedAt) + this.options.completionMs;
     }
   }
 
   private pickNext(now: number): BackupSet | undefined {
-    if (!this.full) return this.pickFull(now);
+    if (!this.full) return this.pickFull();
     if (!this.diffDecided) {
       this.diffDecided = true;
       const diff = this.pickDiff(this.full, now);
@@ -490,32 +502,12 @@ export class LrsRestore {
     return this.pickLog(now);
   }
 
-  private pickFull(now: number): BackupSet | undefined {
-    const fulls = this.queued('full');
-    if (fulls.length === 0) {
-      if (this.sets.length > 0) {
-        const since = Math.min(...this.sets.map((s) => s.file.detectedAt));
-        this.stallOn(
-          'BrokenRestorePlanNoFullBackup',
-          'The restore plan is broken because there is no full backup.',
-          since,
-          now,
-        );
-      }
-      return undefined;
-    }
+  /** The newest complete full backup set; an incomplete striped set waits for its stripes (no source says more). */
+  private pickFull(): BackupSet | undefined {
+    const fulls = this.queued('full').filter(setComplete);
+    if (fulls.length === 0) return undefined;
     const full = fulls.reduce((a, b) => (b.header.lastLsn > a.header.lastLsn ? b : a));
     for (const other of fulls) if (other !== full) other.status = 'Skipped';
-    if (!full.header.checksum) {
-      this.fail(
-        new ServiceError(
-          'FullBackupMissingChecksum',
-          `Full backup '${full.file.name}' was taken without CHECKSUM.`,
-        ),
-        now,
-      );
-      return undefined;
-    }
     this.full = full;
     this.stall = undefined;
     return full;
@@ -523,7 +515,7 @@ export class LrsRestore {
 
   private pickDiff(full: BackupSet, now: number): BackupSet | undefined {
     const restored = this.restoredLsn ?? full.header.lastLsn;
-    const diffs = this.queued('diff');
+    const diffs = this.queued('diff').filter(setComplete);
     const usable = diffs.filter(
       (d) => d.header.databaseBackupLsn === full.header.checkpointLsn && d.header.lastLsn > restored,
     );
@@ -532,8 +524,8 @@ export class LrsRestore {
       this.fail(
         new ServiceError(
           'BrokenRestorePlanWrongDiffBackupLSN',
-          `The restore plan is broken because firstLsn of diff backup '${wrong.file.name}' is not >= firstLsn of ` +
-            `full backup '${full.file.name}'.`,
+          `The restore plan is broken because firstLsn of diff backup '${setName(wrong)}' is not >= firstLsn of ` +
+            `full backup '${setName(full)}'.`,
         ),
         now,
       );
@@ -554,7 +546,7 @@ export class LrsRestore {
     // fixed, and log backups that end at or before the restored LSN.
     for (const s of this.sets) {
       if (s.status !== 'Queued') continue;
-      if (s.header.type !== 'log' || s.header.lastLsn <= restored) s.status = 'Skipped';
+      if (s.type !== 'log' || s.header.lastLsn <= restored) s.status = 'Skipped';
     }
     const logs = this.queued('log');
     const covering = logs.filter((l) => l.header.firstLsn <= restored && restored < l.header.lastLsn);
@@ -567,12 +559,15 @@ export class LrsRestore {
       return undefined;
     }
     const earliest = logs.reduce((a, b) => (b.header.firstLsn < a.header.firstLsn ? b : a));
-    const since = Math.max(this.idleSince, Math.min(...logs.map((l) => l.file.detectedAt)));
+    const since = Math.max(
+      this.idleSince,
+      Math.min(...logs.flatMap((l) => [...l.stripes.values()].map((f) => f.detectedAt))),
+    );
     this.stallOn(
       'BrokenRestorePlanGapInLogBackups',
       'The restore plan is broken because firstLsn of current log backup is not equal to lastLsn of prev log ' +
-        `backup: the database is restored to LSN ${formatLsn(restored)} ('${this.lastRestored?.file.name}') and ` +
-        `the next log backup '${earliest.file.name}' starts at LSN ${formatLsn(earliest.header.firstLsn)}.`,
+        `backup: the database is restored to LSN ${formatLsn(restored)} ('${this.lastRestored ? setName(this.lastRestored) : ''}') and ` +
+        `the next log backup '${setName(earliest)}' starts at LSN ${formatLsn(earliest.header.firstLsn)}.`,
       since,
       now,
     );
@@ -590,9 +585,12 @@ export class LrsRestore {
   private startSet(set: BackupSet, at: number): void {
     set.status = 'Restoring';
     set.startedAt = at;
-    const durationMs = this.options.perFileOverheadMs + (set.header.sizeMB / this.options.restoreMBps) * 1000;
+    const factor = set.header.checksum ? 1 : this.options.noChecksumFactor;
+    const durationMs =
+      (this.options.perFileOverheadMs * set.stripes.size +
+        (set.header.sizeMB / this.options.restoreMBps) * 1000) *
+      factor;
     this.current = { set, finishAt: at + durationMs };
-    if (this.status === 'Waiting') this.status = 'Restoring';
   }
 
   private finishCurrent(): void {
@@ -613,17 +611,13 @@ export class LrsRestore {
   }
 
   private beginCompletion(at: number, lastBackupName: string, auto: boolean): void {
-    if (this.current) {
-      this.current.set.status = 'Skipped';
-      this.current = undefined;
-    }
     this.stall = undefined;
-    this.status = 'Completing';
-    this.completion = { lastBackupName, requestedAt: at, finishAt: at + this.options.completionMs, auto };
+    this.completion = { lastBackupName, requestedAt: at, auto };
   }
 
-  private finishCompletion(): void {
+  private finishCompletion(at: number): void {
     this.status = 'Completed';
+    this.completedAt = at;
     for (const s of this.sets) if (s.status === 'Queued') s.status = 'Skipped';
     this.database.status = 'Online';
     this.database.readOnly = false;
@@ -632,7 +626,6 @@ export class LrsRestore {
 
   private fail(error: ServiceError, at: number): void {
     if (!this.active) return;
-    this.status = 'Failed';
     this.error = error;
     this.failedAt = at;
     this.stall = undefined;
@@ -643,34 +636,13 @@ export class LrsRestore {
   }
 
   private queued(type: BackupType): BackupSet[] {
-    return this.sets.filter((s) => s.status === 'Queued' && s.header.type === type);
+    return this.sets.filter((s) => s.status === 'Queued' && s.type === type);
   }
 
   private matches(set: BackupSet, name: string): boolean {
-    return set.file.name === name || set.file.blobName === name;
-  }
-
-  private progressOf(current: { set: BackupSet; finishAt: number }, now: number): number {
-    const start = current.set.startedAt ?? now;
-    const total = current.finishAt - start;
-    return total <= 0 ? 1 : Math.min(1, Math.max(0, (now - start) / total));
-  }
-
-  private backupSets(type: BackupType): Array<Record<string, unknown>> {
-    return this.sets
-      .filter((s) => s.header.type === type)
-      .map((s) => ({
-        status: s.status,
-        firstStripeName: s.file.name,
-        numberOfStripes: 1,
-        backupSizeMB: s.header.sizeMB,
-        restoreStartedTimestampUtc: isoTime(s.startedAt),
-        restoreFinishedTimestampUtc: isoTime(s.finishedAt),
-      }));
+    return [...set.stripes.values()].some((f) => f.name === name || f.blobName === name);
   }
 }
-
-const BACKUP_TYPE_NAMES: Record<BackupType, string> = { full: 'Full', diff: 'Differential', log: 'Log' };
 
 /** Starts, tracks and moves forward every LRS restore of the world. */
 export class LogReplayService {
@@ -723,23 +695,6 @@ async function readHeader(client: ContainerClient, blobName: string): Promise<Ba
   }
 }
 
-/** Refuses SAS tokens LRS does not accept: permissions beyond read and list, or a stored access policy. */
-function checkSasToken(sas: string): void {
-  const query = new URLSearchParams(sas);
-  const permissions = query.get('sp') ?? '';
-  const extra = [...permissions].filter((p) => p !== 'r' && p !== 'l');
-  // Missing read or list permissions are left to storage itself, which answers 403 as in Azure.
-  const problems: string[] = [];
-  if (extra.length > 0) problems.push(`it grants more than read and list (${extra.join('')})`);
-  if (query.has('si')) problems.push('it refers to a stored access policy (si=)');
-  if (problems.length > 0) {
-    throw new ServiceError(
-      'StorageBrokenIssueDetectedAtTheStart',
-      `The SAS token of the storage container cannot be used: ${problems.join('; ')}. Use a SAS with sp=rl only.`,
-    );
-  }
-}
-
 function describeStorageError(err: unknown): string {
   if (err instanceof RestError) {
     return `${err.statusCode ?? ''} ${err.code ?? ''} ${err.message.split('\n')[0]}`.trim();
@@ -751,6 +706,7 @@ function isoTime(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
+/** `2020-05-08T17:29:46Z`: whole seconds, as lastUploadedFileTime was recorded (lrs-ps-stop x4). */
+function isoSeconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }

@@ -27,16 +27,41 @@ import { formatLsn } from './lsn';
 
 /** How long (simulated ms) the control-plane operations take. */
 export interface WorldTimings {
+  /** createMode Default: Online after this (lrs-ps-stop-foreign-database w3 PUT 16:39:34, w1 Online 16:39:50). */
   createDatabaseMs: number;
+  /** DELETE until GET answers 404: at most 8 s (lrs-ps-stop x8 → x1: 8 s; lrs-cancel u6 → u10: 15 s). */
   dropDatabaseMs: number;
-  /** Time before a RestoreExternalBackup PUT reports success (continuous mode), after the first scan. */
+  /**
+   * DELETE until its operation ends, long after the database is gone: 24 min 44 s to 24 min 59 s in lrs-cancel
+   * (u6 → u-tail/u-last), 25 min 5 s to 25 min 20 s in lrs-ps-stop (x8 → y0/y1).
+   */
+  dropOperationMs: number;
+  /**
+   * How long restore details say Initializing (LrsOptions.initializingMs unless `lrs` overrides it): more than
+   * 21 s (lrs-ps-complete 11, PUT 13:37:54 → 13:38:15) and at most 22 s (lrs-ps-stop x5 and lrs-ps-autocomplete 33,
+   * Restoring 22 s after the PUT).
+   */
   lrsStartMs: number;
+  /**
+   * RestoreExternalBackup PUT until the database exists (creationDate minus the PUT's time: lrs-continuous
+   * t2/t23 4 s, lrs-ps-complete 9/8 4 s, lrs-ps-autocomplete 31/30 4 s); GET answers 404 before that.
+   */
+  lrsDatabaseAppearMs: number;
+  /**
+   * The completeRestore operation ends this long after the database is Online: at most 16 s in lrs-continuous
+   * (t23 Online 13:32:53 at the latest, t24 Succeeded 13:33:02 … t21 InProgress 13:32:45), more than 7 s in
+   * lrs-ps-complete (8 Online 13:40:42, 34 InProgress 13:40:48, 35 Succeeded 13:41:04).
+   */
+  completeOperationLingerMs: number;
 }
 
 export const DEFAULT_WORLD_TIMINGS: WorldTimings = {
-  createDatabaseMs: 60_000,
-  dropDatabaseMs: 30_000,
-  lrsStartMs: 30_000,
+  createDatabaseMs: 15_000,
+  dropDatabaseMs: 7_000,
+  dropOperationMs: 25 * 60_000,
+  lrsStartMs: 21_500,
+  lrsDatabaseAppearMs: 4_000,
+  completeOperationLingerMs: 10_000,
 };
 
 export interface WorldOptions {
@@ -67,7 +92,7 @@ export class World implements LrsHost {
   constructor(options: WorldOptions = {}) {
     this.clock = options.clock ?? new SimClock({ speed: options.speed });
     this.timings = { ...DEFAULT_WORLD_TIMINGS, ...options.timings };
-    this.lrs = new LogReplayService(this, options.lrs);
+    this.lrs = new LogReplayService(this, { initializingMs: this.timings.lrsStartMs, ...options.lrs });
     this.storage = options.storage;
   }
 
@@ -115,6 +140,8 @@ export class World implements LrsHost {
   ): ManagedDatabase {
     const db = this.addDatabase(mi, name, 'Restoring', init.createParameters, init.tags);
     db.readOnly = true;
+    db.visibleAt = this.clock.now() + this.timings.lrsDatabaseAppearMs;
+    db.creationDate = new Date(db.visibleAt);
     this.lrs.start(db, init.params);
     return db;
   }

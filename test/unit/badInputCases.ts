@@ -420,7 +420,7 @@ export const LRS_BAD: BadCase[] = [
     name: 'storageContainerUri with the reserved word backups',
     news: lrs({ storageContainerUri: 'https://acct.blob.core.windows.net/sales/backups' }),
     field: 'storageContainerUri',
-    says: /reserved word 'backup'\/'backups'/,
+    says: /reserved keyword 'backup' or 'backups'/,
   },
   // the SAS token
   {

@@ -2,6 +2,8 @@ import type { FakeClock } from '../../provider/core/clock';
 import type {
   LrsArmPort,
   ManagedDatabaseView,
+  OperationView,
+  RestoreDetailsReading,
   RestoreDetailsView,
   StartRestoreRequest,
 } from '../../provider/core/lrs/ports';
@@ -31,15 +33,30 @@ export async function drive<T>(
   return p;
 }
 
-/** An in-memory ARM for LRS whose state the test scripts; every call is recorded. */
+/**
+ * An in-memory ARM for LRS whose state the test scripts, answering as the recordings show: writes return an
+ * operation URL at once (202), restore details of a failed or foreign database are unavailable (500), the start
+ * operation stays InProgress until the database is Online. Every call is recorded with the fake time.
+ */
 export class FakeLrsArm implements LrsArmPort {
   db?: ManagedDatabaseView;
+  /** Undefined answers 500 InternalServerError (lrs-ps-stop-foreign-database w5). */
   details?: RestoreDetailsView;
+  start?: OperationView;
+  completion?: OperationView;
   calls: string[] = [];
+  /** Fake time of each call, when a clock is attached. */
+  times: number[] = [];
+  clock?: { now(): number };
   started?: StartRestoreRequest;
-  /** Called on every restore-details read: lets a test move the restore along. */
+  /** Called at the start of every observation (database read): lets a test move the restore along. */
   onPoll?: (arm: FakeLrsArm) => void;
   failNext: Partial<Record<keyof LrsArmPort, Error>> = {};
+
+  private record(name: string) {
+    this.calls.push(name);
+    this.times.push(this.clock?.now() ?? 0);
+  }
 
   private maybeFail(name: keyof LrsArmPort) {
     const e = this.failNext[name];
@@ -50,35 +67,52 @@ export class FakeLrsArm implements LrsArmPort {
   }
 
   async getInstance() {
-    this.calls.push('getInstance');
+    this.record('getInstance');
     return { id: 'mi', location: 'westeurope', tier: 'GeneralPurpose' };
   }
   async getDatabase() {
-    this.calls.push('getDatabase');
+    this.record('getDatabase');
     this.maybeFail('getDatabase');
+    this.onPoll?.(this);
     return this.db ? { ...this.db } : undefined;
   }
-  async getRestoreDetails() {
-    this.calls.push('getRestoreDetails');
-    this.onPoll?.(this);
-    return this.details ? { ...this.details } : undefined;
+  async getRestoreDetails(): Promise<RestoreDetailsReading> {
+    this.record('getRestoreDetails');
+    return this.details
+      ? { ...this.details }
+      : { unavailable: { status: 500, code: 'InternalServerError', message: 'An unexpected error occured' } };
+  }
+  async getOperation(url: string): Promise<OperationView> {
+    this.record('getOperation');
+    const op = url.includes('complete') ? this.completion : this.start;
+    return { ...(op ?? {}), retryAfterMs: 15_000 };
+  }
+  /** Other databases of the instance (listDatabases answers them, plus `db`). */
+  others: ManagedDatabaseView[] = [];
+  async listDatabases() {
+    this.record('listDatabases');
+    return [...this.others, ...(this.db ? [{ ...this.db, name: 'Sales' }] : [])];
   }
   async startRestore(req: StartRestoreRequest) {
-    this.calls.push('startRestore');
+    this.record('startRestore');
     this.maybeFail('startRestore');
     this.started = req;
     this.db = { id: 'dbid', status: 'Restoring', tags: req.tags };
-    this.details = { type: 'LRSRestore', status: 'Waiting', numberOfFilesDetected: 0 };
+    this.details = { status: 'Initializing', numberOfFilesDetected: 0 };
+    this.start = { status: 'InProgress' };
+    return { operationUrl: 'https://arm/start/1' };
   }
   async completeRestore(_last: string) {
-    this.calls.push('completeRestore');
+    this.record('completeRestore');
     this.maybeFail('completeRestore');
-    this.details = { ...this.details, status: 'Completing' };
+    this.completion = { status: 'InProgress' };
+    return { operationUrl: 'https://arm/complete/1' };
   }
   async dropDatabase() {
-    this.calls.push('dropDatabase');
+    this.record('dropDatabase');
     this.db = undefined;
     this.details = undefined;
+    return { operationUrl: 'https://arm/drop/1' };
   }
   count(name: string): number {
     return this.calls.filter((c) => c === name).length;
@@ -87,6 +121,7 @@ export class FakeLrsArm implements LrsArmPort {
 
 export function lrsContext(arm: FakeLrsArm, clock: FakeClock, files: string[] = ['full.bak', 'log1.trn']) {
   const lines: string[] = [];
+  arm.clock = clock;
   const ctx: LrsContext = {
     arm,
     storage: { list: async () => ({ files }) },

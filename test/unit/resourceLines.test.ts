@@ -188,6 +188,7 @@ describe('every line names its resource', () => {
           pollIntervalInMs: 1_000,
         },
         ctx,
+        { owner: `lrs-${name}` },
       );
     };
     const lines = await printed(() => drive(clock, Promise.all([run('wave-a'), run('wave-b')])));

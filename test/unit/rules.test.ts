@@ -41,6 +41,20 @@ describe('SAS rules', () => {
     );
     assert.match(checkSasToken('sp=rl&se=2026-03-01', NOW).errors.join(), /not a SAS token/);
   });
+  it('takes a container SAS or a Blob account SAS, never one for a blob or directory', () => {
+    const tail = 'sp=rl&se=2026-03-01T00:00:00Z&sig=abc%3D';
+    assert.deepEqual(checkSasToken(`sv=2024-08-04&sr=c&${tail}`, NOW).errors, []);
+    // lrs-continuous t2: an account SAS for blobs, as the LRS guide's examples show.
+    assert.deepEqual(checkSasToken(`sv=2019-02-02&ss=b&srt=sco&${tail}`, NOW).errors, []);
+    assert.match(checkSasToken(`sv=2024-08-04&sr=b&${tail}`, NOW).errors.join(), /one blob.*sr=c/);
+    assert.match(checkSasToken(`sv=2024-08-04&sr=d&${tail}`, NOW).errors.join(), /one directory/);
+    assert.match(
+      checkSasToken(`sv=2019-02-02&ss=f&srt=sco&${tail}`, NOW).errors.join(),
+      /without the Blob service/,
+    );
+    assert.match(checkSasToken(`sv=2019-02-02&ss=b&srt=s&${tail}`, NOW).warnings.join(), /srt=co/);
+    assert.match(checkSasToken(`sv=2019-02-02&${tail}`, NOW).errors.join(), /neither a container/);
+  });
   it('warns when the token expires within the 30-day LRS window', () => {
     const v = checkSasToken(sas('sp=rl&se=2026-01-20T00:00:00Z'), NOW);
     assert.deepEqual(v.errors, []);
@@ -69,12 +83,24 @@ describe('container URI rules', () => {
     );
     assert.match(
       checkContainerUri('https://acct.blob.core.windows.net/sales/backups/db1').errors.join(),
-      /reserved word/,
+      /reserved keyword/,
     );
     assert.match(
       checkContainerUri('https://acct.blob.core.windows.net/db-backup').errors.join(),
-      /reserved word/,
+      /reserved keyword/,
     );
+    // The current LRS guide: names can't CONTAIN the keyword.
+    assert.match(
+      checkContainerUri('https://acct.blob.core.windows.net/mybackups/db1').errors.join(),
+      /reserved keyword/,
+    );
+    assert.deepEqual(checkContainerUri('https://acct.blob.core.windows.net/sales-bak/db1').errors, []);
+    for (const host of [
+      'acct.file.core.windows.net',
+      'acct.dfs.core.windows.net',
+      'acct.queue.core.windows.net',
+    ])
+      assert.match(checkContainerUri(`https://${host}/sales/db1`).errors.join(), /Blob service/);
     assert.match(
       checkContainerUri('https://acct.blob.core.windows.net/Sales--X').errors.join(),
       /invalid container name/,

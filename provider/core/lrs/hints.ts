@@ -1,7 +1,10 @@
-/** What to do next for each Log Replay Service error code (from the REST specs and Microsoft's LRS docs). */
+/**
+ * What to do next for each Log Replay Service error code (codes from the REST spec's error lists and the
+ * recordings; advice from Microsoft's LRS migration guide, log-replay-service-migrate.md).
+ */
 const HINTS: Record<string, string> = {
   BrokenRestorePlanNoFullBackup:
-    'the folder holds no full backup the chain can start from: upload a full backup (WITH CHECKSUM) of this database to the folder',
+    'the folder holds no full backup the chain can start from: upload a full backup of this database to the folder (WITH CHECKSUM is recommended)',
   BrokenRestorePlanWrongLogBackupLSN:
     'a log backup does not follow the previous one: upload the missing log backups in order, or start over from a new full backup in a new folder',
   BrokenRestorePlanWrongDiffBackupLSN:
@@ -13,13 +16,12 @@ const HINTS: Record<string, string> = {
   BackupsFromMultipleDatabasesDetectedInTheContainerWhileRestoreInProgress:
     'a backup of another database arrived in the folder: remove it; use one folder per database',
   FullBackupNotFound: 'no full backup found in the folder: upload a full backup of the database',
-  FullBackupMissingChecksum:
-    'take the backups WITH CHECKSUM: Log Replay Service refuses backups without checksums',
   FullBackupDamaged:
-    'the full backup is damaged: take a new full backup WITH CHECKSUM and upload it to a new folder',
-  MissingStripeInBackupSet: 'a striped backup set is incomplete: upload every stripe of the backup set',
+    'the full backup is damaged: take a new full backup (WITH CHECKSUM, so corruption is caught at backup time) and upload it to a new folder',
+  MissingStripeInBackupSet:
+    'a striped backup set is incomplete: upload every file (stripe) of the full or differential backup',
   RestoreFromStripedBackupsNotEnabled:
-    'striped backups are not supported here: take backups to a single file',
+    'a log backup was written to several files: full and differential backups may be striped, log backups must not be; take each log backup to a single file',
   StorageBrokenIssueDetectedAtTheStart:
     'the managed instance cannot read the container: check the SAS (sp=rl, not expired, not a stored policy) or the managed identity role assignment, and the storage firewall',
   ManagedIdentityIssueDetectedFromTheStart:

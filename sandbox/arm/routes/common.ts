@@ -113,6 +113,28 @@ export function acceptedOperation(
   return { status: answer.status, headers, body: answer.body };
 }
 
+/**
+ * The 202 answer of a Microsoft.Sql write as recorded (../shared/recordings/README.md; lrs-continuous t2,
+ * lrs-cancel u6): a stub body `{operation, startTime}` naming the service's operation, and both an
+ * Azure-AsyncOperation and a Location header.
+ */
+export function acceptedStub(
+  ctx: ArmContext,
+  req: ArmRequest,
+  op: Operation,
+  operation: string,
+): ArmResponse {
+  return {
+    status: 202,
+    headers: {
+      ...ctx.lro.retryAfter(),
+      'Azure-AsyncOperation': ctx.lro.asyncOperationUrl(op, req.baseUrl, req.apiVersion),
+      Location: ctx.lro.locationUrl(op, req.baseUrl, req.apiVersion),
+    },
+    body: { operation, startTime: op.startTime.toISOString() },
+  };
+}
+
 /** Nearest paired region, reported as `defaultSecondaryLocation` (a few common ones). */
 const PAIRED_REGIONS: Record<string, string> = {
   westeurope: 'North Europe',

@@ -1,17 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../../world/errors';
 import { managedDatabaseId } from '../../world/instances';
 import type { RouteFamily } from '../context';
-import { findDatabase, MANAGED_DATABASE, resourceNotFound } from './common';
+import { MANAGED_DATABASE, resourceNotFound } from './common';
+import { findVisibleDatabase } from './managedDatabases';
 
 /**
- * GET …/databases/{db}/restoreDetails/Default: the LRS progress. Shaped as the ManagedDatabaseRestoreDetails
- * example of the REST spec (its `name` and `id` say `current`). A failed restore answers 400 with the failure's
- * code (BrokenRestorePlan…, StorageBrokenIssueDetectedAtTheStart, …) as the spec's error list says; a database
- * that no LRS restore created answers 400 RestoreDetailsNotAvailableOrExpired.
+ * GET …/databases/{db}/restoreDetails/Default: the LRS progress, with the fields, values, `name` and `id` recorded
+ * (lrs-ps-autocomplete 32/33/41: `name` "Default"). A database that is not an LRS restore answers 500
+ * InternalServerError (lrs-ps-stop-foreign-database w5), and so does a failed LRS restore (lrs-ps-failed-start
+ * v4 after FullBackupNotFound; a restore failing later is not recorded: the same answer, the hardest, is chosen).
  */
 export const restoreDetailsRoutes: RouteFamily = (router, ctx) => {
   router.get(`${MANAGED_DATABASE}/restoreDetails/{restoreDetailsName}`, async (req) => {
-    const { mi, db } = findDatabase(ctx, req, true);
+    const { mi, db } = findVisibleDatabase(ctx, req, true);
     if (req.params.restoreDetailsName.toLowerCase() !== 'default') {
       throw resourceNotFound(
         `Microsoft.Sql/managedInstances/${mi.name}/databases/${db.name}/restoreDetails/${req.params.restoreDetailsName}`,
@@ -20,21 +22,24 @@ export const restoreDetailsRoutes: RouteFamily = (router, ctx) => {
     }
     await ctx.world.touch(db);
     const restore = db.lrs;
-    if (!restore) {
-      throw new ServiceError(
-        'RestoreDetailsNotAvailableOrExpired',
-        'Requested restore details are not available, or have expired.',
-      );
-    }
-    if (restore.status === 'Failed' && restore.error) throw restore.error;
+    if (!restore || restore.failed) throw internalServerError();
     return {
       status: 200,
       body: {
         properties: restore.restoreDetails(),
-        id: `${managedDatabaseId(mi, db)}/restoreDetails/current`,
-        name: 'current',
+        id: `${managedDatabaseId(mi, db)}/restoreDetails/Default`,
+        name: 'Default',
         type: 'Microsoft.Sql/managedInstances/databases/restoreDetails',
       },
     };
   });
 };
+
+/** The recorded 500, its message included (typo and all). */
+function internalServerError(): ServiceError {
+  return new ServiceError(
+    'InternalServerError',
+    `An unexpected error occured while processing the request. Tracking ID: '${randomUUID()}'`,
+    500,
+  );
+}
