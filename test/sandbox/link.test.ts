@@ -172,7 +172,7 @@ describe('link world (pure)', () => {
 
   it('returns the local secondary replicas of a Business Critical instance with other LSNs', () => {
     const { world } = linkedWorld({ managedInstance: { tier: 'BusinessCritical', secondaryReplicas: 3 } });
-    const rows = world.lsnRows('managedInstance', DB);
+    const rows = world.lsnRows('managedInstance', { db: DB });
     assert.equal(rows.length, 4);
     assert.deepEqual(
       rows.map((r) => r.isPrimaryReplica),
