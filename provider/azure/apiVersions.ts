@@ -2,6 +2,6 @@
 export const API_VERSIONS = {
   /** Distributed availability groups with the new property model, failover and setRole (stable). */
   distributedAvailabilityGroups: '2025-01-01',
-  /** Managed instances (GET only). */
-  managedInstances: '2023-08-01',
+  /** Managed instances (GET only): 2025-01-01 carries properties.databaseFormat, the update policy. */
+  managedInstances: '2025-01-01',
 } as const;

@@ -20,7 +20,12 @@ export class OperationContext {
   say = (line: string): void => this.log.info(line);
 
   wait: Waiter = (o) =>
-    waitFor({ ...o, clock: this.clock, progress: this.say, maxIntervalMs: o.intervalMs * 4 });
+    waitFor({
+      ...o,
+      clock: this.clock,
+      progress: this.say,
+      maxIntervalMs: o.maxIntervalMs ?? o.intervalMs * 4,
+    });
 
   /**
    * Reports a failure (the host does not log create/update errors) and returns the error to throw: its

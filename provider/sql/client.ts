@@ -113,6 +113,7 @@ export function fromSqlError(e: unknown, doing: string): MigrationError {
 }
 
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+const bit = (v: unknown) => (v === null || v === undefined ? undefined : v === true || v === 1);
 
 export function sqlServerPort(session: SqlSession): SqlServerPort {
   return {
@@ -142,22 +143,22 @@ export function sqlServerPort(session: SqlSession): SqlServerPort {
         `switching ${dag} to ${mode}`,
       );
     },
-    async lsns(dag, database) {
-      const rows = await session.query(
-        S.sqlServerLsns,
-        { dag, db: database },
-        `reading the LSNs of ${database}`,
-      );
-      const r = rows[0];
-      if (!r) return undefined;
-      return {
+    async lsns(dag) {
+      const rows = await session.query(S.sqlServerLsns, { dag }, `reading the LSNs of ${dag}`);
+      return rows.map((r) => ({
+        database: String(r.database_name),
+        isLocal: bit(r.is_local) === true,
+        syncState: str(r.synchronization_state_desc),
+        connectedState: str(r.connected_state_desc),
         endOfLog: parseLsn(r.end_of_log_lsn),
         hardened: parseLsn(r.last_hardened_lsn),
-        syncState: str(r.synchronization_state_desc),
-      };
+      }));
     },
     async failover(dag) {
       await session.query(S.failoverDag(dag), {}, `failing over ${dag}`);
+    },
+    async setDagRoleSecondary(dag) {
+      await session.query(S.setDagRoleSecondary(dag), {}, `setting SQL Server secondary in ${dag}`);
     },
     async availabilityGroup(name) {
       const [r] = await session.query(
@@ -181,19 +182,18 @@ export function sqlServerPort(session: SqlSession): SqlServerPort {
 
 export function managedInstanceSqlPort(session: SqlSession): ManagedInstanceSqlPort {
   return {
-    async lsns(database, businessCritical) {
+    async lsns(businessCritical) {
       const rows = await session.query(
         S.managedInstanceLsns(businessCritical),
-        { db: database },
-        `reading the LSNs of ${database}`,
+        {},
+        'reading the LSNs of the replicated databases',
       );
       return rows.map((r) => ({
+        database: String(r.database_name),
+        primary: bit(r.is_primary_replica),
+        syncState: str(r.synchronization_state_desc),
         hardened: parseLsn(r.last_hardened_lsn),
         endOfLog: parseLsn(r.end_of_log_lsn),
-        primary:
-          r.is_primary_replica === undefined
-            ? undefined
-            : r.is_primary_replica === true || r.is_primary_replica === 1,
       }));
     },
     async databaseState(database) {
@@ -202,10 +202,16 @@ export function managedInstanceSqlPort(session: SqlSession): ManagedInstanceSqlP
         ? { state: String(r.state_desc), readOnly: r.is_read_only === true || r.is_read_only === 1 }
         : undefined;
     },
-    async firstFullBackup(database) {
+    async utcNow() {
+      const [r] = await session.query(S.utcNow, {}, 'reading the clock of the managed instance');
+      return String(r?.utc_now ?? '');
+    },
+    async firstFullBackup(database, sinceUtc) {
+      // CONVERT(datetime2, @since, 126) takes yyyy-mm-ddThh:mi:ss.fff… without a zone designator.
+      const since = sinceUtc.replace(/Z$/, '');
       const [r] = await session.query(
         S.firstFullBackupOnMi,
-        { db: database },
+        { db: database, since },
         `reading the backups of ${database}`,
       );
       if (!r?.backup_finish_date) return undefined;

@@ -444,6 +444,15 @@ export const STATEMENTS: Statement[] = [
       };
     },
   ),
+  statement('utcNow', 'SELECT CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now', [], ({ world }) => ({
+    resultSets: [
+      {
+        columns: [{ name: 'utc_now', type: 'varchar', length: 27 }],
+        // style 126 of a datetime2(7): yyyy-mm-ddThh:mi:ss.fffffff, no zone designator.
+        rows: [[`${new Date(world.clock.now()).toISOString().replace(/Z$/, '')}0000`]],
+      },
+    ],
+  })),
   // A plain msdb query (any full backup of that name, oldest first): what a person might run.
   statement(
     'plainFirstFullBackup',

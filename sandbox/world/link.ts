@@ -501,6 +501,20 @@ export class LinkWorld {
     });
   }
 
+  /**
+   * The managed instance takes its first full backup of a read-write database now (instead of
+   * `firstBackupDelayMs` after it became read-write): tests decide the moment instead of racing it.
+   */
+  takeFirstFullBackup(database: string): void {
+    const db = this.mustDb('managedInstance', database);
+    const t = this.clock.now();
+    if (db.readWriteAt === undefined)
+      throw new Error(`database ${database} is not read-write on the managed instance`);
+    if (db.firstFullBackupAt === undefined || db.firstFullBackupAt > t)
+      db.firstFullBackupAt = Math.max(t, db.readWriteAt + 60_000);
+    this.event(t, 'first-full-backup', { database: db.name });
+  }
+
   /** A copy-only full backup someone takes now (BACKUP DATABASE … WITH COPY_ONLY). */
   takeCopyOnlyBackup(side: Side, database: string): void {
     const db = this.mustDb(side, database);
@@ -847,7 +861,7 @@ export class LinkWorld {
         // No source: a copy-only full taken between the cutover and the first full backup (issue 7 point 11
         // says copy-only backups exist), placed where it is hardest on the provider.
         const copyOnlyAt = Math.round((database.readWriteAt + database.firstFullBackupAt) / 2);
-        if (copyOnlyAt <= t && copyOnlyAt > database.readWriteAt + 60_000) rows.push(full(copyOnlyAt, true));
+        if (copyOnlyAt <= t && copyOnlyAt > database.readWriteAt) rows.push(full(copyOnlyAt, true));
       }
       if (database.firstFullBackupAt !== undefined && database.firstFullBackupAt <= t) {
         rows.push(full(database.firstFullBackupAt, false));

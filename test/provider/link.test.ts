@@ -15,9 +15,10 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
   let n = 0;
 
   before(async () => {
-    // The managed instance runs in UTC+2 (msdb dates are local time there).
+    // The managed instance runs in UTC+2 (msdb dates are local time there). Its first full backup after a
+    // cutover comes when a test says so (takeFirstFullBackup), never on a timer the test would race.
     rig = await startRig({
-      link: { firstBackupDelayMs: 5 * 60_000, managedInstance: { utcOffsetMinutes: 120 } },
+      link: { firstBackupDelayMs: 24 * 3_600_000, managedInstance: { utcOffsetMinutes: 120 } },
     });
     miId = managedInstanceId(rig.sandbox.instance);
   });
@@ -247,6 +248,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     );
     await engine.kill();
     assert.notEqual(await destroy, 'finished');
+    rig.sandbox.link.takeFirstFullBackup(names.db);
     await engine.destroy();
     const drops = changes('sqlServer').filter((s) => s.startsWith('DROP'));
     assert.ok(drops.includes(`DROP AVAILABILITY GROUP [${names.dag}];`), drops.join('\n'));
@@ -322,6 +324,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
 
   it('a crash between the two DROPs converges on the next destroy', async () => {
     const { names, engine } = await cutOverForCleanup('crashdrop');
+    rig.sandbox.link.takeFirstFullBackup(names.db);
     const crash = crashAfter(engine, new RegExp(`^DROP AVAILABILITY GROUP \\[${names.dag}\\]`));
     assert.notEqual(await settle(engine.destroy()), 'finished');
     assert.ok(crash.fired());
@@ -599,6 +602,18 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
         l.includes(`waiting for the managed instance's first full backup of ${names.db}:`),
       ),
     );
+    // A copy-only backup after the cutover does not count either.
+    rig.sandbox.link.takeCopyOnlyBackup('managedInstance', names.db);
+    const reads = () =>
+      rig.sandbox.sqlEndpoints.managedInstance.executed.filter((e) => e.statement === 'firstFullBackupOnMi')
+        .length;
+    const seen = reads();
+    await until('another reading of the backups', () => reads() > seen);
+    assert.ok(
+      !changes('sqlServer').some((s) => s.includes(`DROP AVAILABILITY GROUP [${names.dag}]`)),
+      'nothing dropped on a copy-only backup',
+    );
+    rig.sandbox.link.takeFirstFullBackup(names.db);
     assert.equal(await destroy, 'finished');
     const drop = rig.sandbox.sqlEndpoints.sqlServer.executed.find(
       (e) => e.sql === `DROP AVAILABILITY GROUP [${names.dag}];`,

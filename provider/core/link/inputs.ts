@@ -10,11 +10,15 @@ import { isUnknown } from '../unknown';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
+/** The stability window must span at least this many LSN readings unless allowShortStabilityWindow. */
+export const SHORT_WINDOW_READINGS = 3;
 
 export type ReplicationMode = 'Async' | 'Sync';
 export type FailoverRoute = 'auto' | 'breakLink' | 'tsqlFailover';
 export type Cleanup = 'none' | 'link' | 'linkAndAvailabilityGroup';
 export type BeforeCutoverDelete = 'refuse' | 'forget' | 'breakLink';
+/** What a forced failover to the managed instance does to SQL Server, which stays primary and writable. */
+export type AfterForcedFailover = 'setSqlServerSecondary' | 'leaveSqlServerPrimary';
 export type SqlAuthentication = 'sql' | 'ntlm' | 'entra';
 
 export interface SqlConnection {
@@ -47,6 +51,12 @@ export interface LinkInputs {
   lsnDeadlineInMs: number;
   failoverRoute?: FailoverRoute;
   allowDataLoss?: boolean;
+  /** Required with allowDataLoss unless failoverRoute is 'breakLink': how the split brain ends. */
+  afterForcedFailover?: AfterForcedFailover;
+  /** Keep the link after the failover (for failback); by default the cutover removes it. */
+  keepLinkAfterFailover?: boolean;
+  /** Accept a stability window shorter than three LSN poll intervals (a weaker "workload stopped" proof). */
+  allowShortStabilityWindow?: boolean;
   cleanup?: Cleanup;
   /** Run the cleanup during up right after the cutover (otherwise destroy runs it). */
   cleanupAfterCutover?: boolean;
@@ -121,6 +131,33 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
   const switchToSyncForCutover = r.boolean('switchToSyncForCutover', false);
   const failoverRoute = r.oneOf('failoverRoute', ['auto', 'breakLink', 'tsqlFailover'] as const, 'auto');
   const allowDataLoss = r.boolean('allowDataLoss', false);
+  const afterForcedFailover = r.has('afterForcedFailover')
+    ? r.oneOf(
+        'afterForcedFailover',
+        ['setSqlServerSecondary', 'leaveSqlServerPrimary'] as const,
+        'setSqlServerSecondary',
+      )
+    : undefined;
+  const keepLinkAfterFailover = r.boolean('keepLinkAfterFailover', false);
+  const allowShortStabilityWindow = r.boolean('allowShortStabilityWindow', false);
+  if (
+    allowDataLoss &&
+    failoverRoute &&
+    failoverRoute !== 'breakLink' &&
+    !afterForcedFailover &&
+    !r.unknown('afterForcedFailover')
+  ) {
+    r.fail(
+      'afterForcedFailover',
+      "is required with allowDataLoss: a forced failover (ARM ForcedAllowDataLoss) leaves SQL Server primary and still accepting writes (a split brain, failover guide); set 'setSqlServerSecondary' (run ALTER AVAILABILITY GROUP [<link>] SET (ROLE = SECONDARY) on SQL Server right after it) or 'leaveSqlServerPrimary' (you end it yourself), or set failoverRoute 'breakLink'",
+    );
+  }
+  if (keepLinkAfterFailover && failoverRoute === 'breakLink') {
+    r.fail(
+      'keepLinkAfterFailover',
+      "cannot be true with failoverRoute 'breakLink': breaking the link removes it; use failoverRoute 'auto' or 'tsqlFailover' (SQL Server 2022 CU13+/2025 with a matching update policy)",
+    );
+  }
   const cleanup = r.oneOf('cleanup', ['none', 'link', 'linkAndAvailabilityGroup'] as const, 'link');
   const cleanupAfterCutover = r.boolean('cleanupAfterCutover', false);
   const beforeCutoverDelete = r.oneOf(
@@ -142,10 +179,19 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
   const lsnStabilityWindowInMs = r.duration('lsnStabilityWindowInMs', 60_000, 0, DAY);
   const lsnPollIntervalInMs = r.duration('lsnPollIntervalInMs', 5_000, 10, 10 * MIN);
   const lsnDeadlineInMs = r.duration('lsnDeadlineInMs', 30 * MIN, 1_000, DAY);
-  if (lsnPollIntervalInMs > lsnStabilityWindowInMs && lsnStabilityWindowInMs > 0) {
-    warnings.push(
-      'lsnPollIntervalInMs is longer than lsnStabilityWindowInMs: the window is observed by fewer than two readings',
-    );
+  const windowsKnown = !r.unknown('lsnStabilityWindowInMs') && !r.unknown('lsnPollIntervalInMs');
+  if (windowsKnown && lsnStabilityWindowInMs < SHORT_WINDOW_READINGS * lsnPollIntervalInMs) {
+    const what = `lsnStabilityWindowInMs (${lsnStabilityWindowInMs} ms) is shorter than ${SHORT_WINDOW_READINGS} LSN poll intervals (${SHORT_WINDOW_READINGS * lsnPollIntervalInMs} ms)`;
+    if (allowShortStabilityWindow) {
+      warnings.push(
+        `${what}: allowShortStabilityWindow is true, so the gate may pass before it could see a running workload`,
+      );
+    } else if (allowShortStabilityWindow === false) {
+      r.fail(
+        'lsnStabilityWindowInMs',
+        `is shorter than ${SHORT_WINDOW_READINGS} LSN poll intervals (${SHORT_WINDOW_READINGS * lsnPollIntervalInMs} ms): the gate could pass before it saw whether the workload stopped; raise it (or lower lsnPollIntervalInMs), or set allowShortStabilityWindow: true to accept the weaker gate`,
+      );
+    }
   }
   if (lsnDeadlineInMs < lsnStabilityWindowInMs) {
     r.fail(
@@ -173,6 +219,9 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
     lsnDeadlineInMs,
     failoverRoute,
     allowDataLoss,
+    afterForcedFailover,
+    keepLinkAfterFailover,
+    allowShortStabilityWindow,
     cleanup,
     cleanupAfterCutover,
     firstBackupDeadlineInMs,
@@ -183,7 +232,13 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
   };
   const normalized: Record<string, unknown> = { ...news };
   normalizeManagedInstance(news, normalized, managedInstanceId);
-  for (const k of ['replicationMode', 'failoverRoute', 'cleanup', 'beforeCutoverDelete'] as const) {
+  for (const k of [
+    'replicationMode',
+    'failoverRoute',
+    'cleanup',
+    'beforeCutoverDelete',
+    'afterForcedFailover',
+  ] as const) {
     if (inputs[k] !== undefined && !isUnknown(news[k])) normalized[k] = inputs[k];
   }
   const failures = [...r.failures, ...createOnlyFailures(olds, normalized, LINK_CREATE_ONLY, 'link')];
