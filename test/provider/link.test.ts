@@ -564,6 +564,52 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     }
   });
 
+  it('issue 8: a crash right after the forced failover call resumes truthfully, without a second POST', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`crashforced-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    const declared = resource(names, {
+      replicationMode: 'Sync',
+      cutover: true,
+      allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
+      lsnDeadlineInMs: 1_500,
+    });
+    const post = { method: 'POST', pathPattern: new RegExp(`${names.dag}/failover$`) };
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    rig.sandbox.link.breakReplication();
+    try {
+      const run = settle(engine.up([declared]));
+      await until(
+        'the forced failover POST to be accepted',
+        () => rig.sandbox.arm.requests.count({ ...post, status: 202 }) === 1,
+      );
+      await engine.kill();
+      assert.notEqual(await run, 'finished');
+      // The service carries the operation out on its own time; the resumed run finds it done.
+      await until('the forced failover to take effect', () => {
+        rig.sandbox.world.runDue();
+        return rig.sandbox.link
+          .snapshot()
+          .links.some((l) => l.name === names.dag && l.primary === 'managedInstance');
+      });
+      const [done] = await engine.up([declared]);
+      assert.equal(
+        done.outputs!.forcedFailover,
+        true,
+        'still recorded as forced (SQL Server was still primary)',
+      );
+      assert.deepEqual(Object.keys(done.outputs!.finalLsns as object), [names.db]);
+      assert.equal(rig.sandbox.arm.requests.count(post), 1, 'no second ForcedAllowDataLoss');
+      assert.ok(
+        changes('sqlServer').includes(`ALTER AVAILABILITY GROUP [${names.dag}] SET (ROLE = SECONDARY);`),
+      );
+    } finally {
+      rig.sandbox.link.stopWorkload({ database: names.db });
+      rig.sandbox.link.restoreReplication();
+    }
+  });
+
   it('point 13: a link DELETE whose link is already gone (OperationIdNotFound) counts as removed', async () => {
     const names = freshLink();
     const engine = rig.engine(`gone-${n}`);

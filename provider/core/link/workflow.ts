@@ -189,7 +189,8 @@ export async function cutover(
       ctx.log(
         `SQL Server is still primary of ${i.linkName} while the managed instance is: the failover was forced`,
       );
-    const forced = previous?.forced ?? splitBrain;
+    // Outputs written before the cutover say forcedFailover false: only a recorded true or the split brain count.
+    const forced = previous?.forced === true || splitBrain;
     if (splitBrain) await endSplitBrain(i, ctx);
     const linkRemoved = await removeLinkIfAsked(i, ctx, o.link !== undefined);
     result = {
@@ -199,7 +200,8 @@ export async function cutover(
       route: previous?.route ?? (o.link ? 'tsqlFailover' : 'breakLink'),
       routeReason: previous?.routeReason,
       forced,
-      finalLsns: previous?.finalLsns ?? {},
+      // Not recorded before the crash: unknown per database (null), never an empty claim.
+      finalLsns: previous?.finalLsns ?? Object.fromEntries(i.databaseNames.map((d) => [d, null])),
       linkRemoved: previous?.linkRemoved ?? linkRemoved,
     };
   } else {

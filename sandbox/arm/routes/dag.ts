@@ -130,8 +130,9 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       });
 
     /**
-     * Starts an operation that applies `change` once `operationMs` of simulated time has passed; a refusal
-     * at that point fails the operation with the service's error.
+     * Starts an operation that applies `change` once `operationMs` of simulated time has passed, whether or not
+     * anyone polls it (the service carries on when the client is gone; the next request that looks at the
+     * world applies it); a refusal at that point fails the operation with the service's error.
      */
     const timedChange = (
       req: ArmRequest,
@@ -142,22 +143,19 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
     ) => {
       const due = ctx.world.clock.now() + operationMs;
       let outcome: OperationOutcome = IN_PROGRESS;
-      const op = start(
-        mi,
-        () => {
-          if (outcome.status !== 'InProgress' || ctx.world.clock.now() < due) return outcome;
-          try {
-            change();
-            outcome = SUCCEEDED;
-          } catch (err) {
-            if (!(err instanceof ServiceError)) throw err;
-            outcome = { status: 'Failed', error: err };
-          }
-          return outcome;
-        },
-        result,
-      );
-      return accepted(req, op, write);
+      const apply = (): OperationOutcome => {
+        if (outcome.status !== 'InProgress' || ctx.world.clock.now() < due) return outcome;
+        try {
+          change();
+          outcome = SUCCEEDED;
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          outcome = { status: 'Failed', error: err };
+        }
+        return outcome;
+      };
+      ctx.world.schedule(due, () => void apply());
+      return accepted(req, start(mi, apply, result), write);
     };
 
     router.get(DAGS, (req) => {
