@@ -13,6 +13,7 @@ import { ArmServer } from './arm/server';
 import { Azurite, type SasOptions } from './azurite';
 import { type LinkSandbox, type LinkSandboxOptions, startLinkSandbox } from './link';
 import type { SqlEndpoint } from './sql/endpoint';
+import type { SqlFaultSpec } from './sql/faults';
 import { makeSelfSignedCert } from './tds/cert';
 import type { TdsServer } from './tds/types';
 import { SimSqlServer } from './world/backups';
@@ -52,6 +53,8 @@ export interface SandboxOptions {
   routes?: RouteFamily[];
   /** Managed Instance link settings (SQL Server version, logins, seeding/backup delays …); see world/link.ts. */
   link?: LinkSandboxOptions['link'];
+  /** SQL faults by statement shape armed at start (sql/faults.ts); later ones via `sqlEndpoints.<side>.faults`. */
+  sqlFaults?: { sqlServer?: SqlFaultSpec[]; managedInstance?: SqlFaultSpec[] };
 }
 
 export interface SandboxStorage {
@@ -176,6 +179,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       tls: storageTls,
     });
     cleanups.push(() => link.stop());
+    for (const f of options.sqlFaults?.sqlServer ?? []) link.sqlServer.faults.inject(f);
+    for (const f of options.sqlFaults?.managedInstance ?? []) link.managedInstance.faults.inject(f);
     // Entra ID logins (authentication 'entra'): tokens the sandbox's managed identity issued for Azure SQL.
     link.link.credentials.acceptToken = (token) =>
       sharedIdentity().authority.accepts(token, 'https://database.windows.net');

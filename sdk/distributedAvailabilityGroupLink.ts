@@ -151,6 +151,8 @@ export class DistributedAvailabilityGroupLink extends pulumi.dynamic.Resource {
         managedInstanceAvailabilityGroupName: undefined,
         ...outputs,
         ...args,
+        // The dynamic provider gets no URN; its lines and warnings name the resource by this.
+        pulumiName: name,
         sqlServer: pulumi.secret(args.sqlServer),
         managedInstanceSql: pulumi.secret(args.managedInstanceSql),
       },

@@ -95,7 +95,8 @@ export class LogReplayMigration extends pulumi.dynamic.Resource {
     super(
       logReplayMigrationProvider,
       name,
-      { ...outputs, ...args, storageContainerSasToken: sas },
+      // pulumiName: the dynamic provider gets no URN; its lines and warnings name the resource by this.
+      { ...outputs, ...args, pulumiName: name, storageContainerSasToken: sas },
       opts,
       'pulumi-sqlmi-migration',
       'LogReplayMigration',

@@ -2,6 +2,7 @@
  * The DistributedAvailabilityGroupLink dynamic provider: glue between the engine's calls and the pure link
  * workflow in core/link. SQL sessions and ARM clients are opened per operation and always closed.
  */
+import { ENGINE_INPUTS } from '../core/inputs';
 import { checkLinkInputs, type LinkInputs, type ReadyLink, type ReplicationMode } from '../core/link/inputs';
 import {
   type CleanupResult,
@@ -23,7 +24,16 @@ import {
 import type { LsnSample } from '../core/lsn';
 import { conditional, formatPlan, type Step } from '../core/plan';
 import { isUnknown } from '../core/unknown';
-import { checkResult, OperationContext, plain, sayUnknowns, validInputs } from '../runtime/context';
+import {
+  checkResult,
+  named,
+  OperationContext,
+  plain,
+  resourceLabel,
+  resourceLogger,
+  sayUnknowns,
+  validInputs,
+} from '../runtime/context';
 import type { SqlSession as Session } from '../sql/client';
 
 type Props = Record<string, unknown>;
@@ -40,8 +50,9 @@ function linkId(i: ReadyLink): string {
 
 async function open(
   i: ReadyLink,
+  raw: Props,
 ): Promise<{ op: OperationContext; ctx: LinkContext; close: () => Promise<void> }> {
-  const op = new OperationContext(`[${KIND} ${i.linkName}] `, [
+  const op = new OperationContext(resourceLabel(KIND, raw, i.linkName), [
     i.sqlServer.password,
     i.managedInstanceSql.password,
   ]);
@@ -71,8 +82,9 @@ async function open(
   };
   let sqlSession: Session | undefined;
   try {
-    sqlSession = await SqlSession.open(i.sqlServer, 'SQL Server');
-    const miSession = await SqlSession.open(i.managedInstanceSql, 'the managed instance');
+    const session = { clock: op.clock, budgetMs: i.operationDeadlineInMs };
+    sqlSession = await SqlSession.open(i.sqlServer, 'SQL Server', session);
+    const miSession = await SqlSession.open(i.managedInstanceSql, 'the managed instance', session);
     const ctx: LinkContext = {
       arm,
       sql: sqlServerPort(sqlSession),
@@ -128,6 +140,7 @@ async function outputs(i: ReadyLink, ctx: LinkContext, extra: Extra, news: Props
     ...linkOutputs(i, o, samples, extra),
     sqlServer: news.sqlServer,
     managedInstanceSql: news.managedInstanceSql,
+    ...named(news),
   });
 }
 
@@ -156,7 +169,7 @@ async function run<T>(
   fn: (ctx: LinkContext) => Promise<T>,
   onError: (ctx: LinkContext) => Promise<{ id: string; properties: Props } | undefined>,
 ): Promise<T> {
-  const { op, ctx, close } = await open(i);
+  const { op, ctx, close } = await open(i, inputs);
   try {
     return await fn(ctx);
   } catch (e) {
@@ -195,7 +208,7 @@ export const distributedAvailabilityGroupLink = {
       (k) =>
         k !== 'sqlServer' &&
         k !== 'managedInstanceSql' &&
-        k !== '__provider' &&
+        !ENGINE_INPUTS.includes(k) &&
         JSON.stringify(olds[k] ?? null) !== JSON.stringify(c.normalized[k] ?? null),
     );
     const connections = ['sqlServer', 'managedInstanceSql'].filter(
@@ -203,8 +216,8 @@ export const distributedAvailabilityGroupLink = {
     );
     const changes = steps.length > 0 || settings.length > 0 || connections.length > 0;
     if (changes) {
-      const label = `[${KIND} ${String(news.linkName ?? olds.linkName)}]`;
-      sayUnknowns(label, news);
+      const log = resourceLogger(resourceLabel(KIND, news, news.linkName ?? olds.linkName));
+      sayUnknowns(log, news);
       const all = steps.length
         ? steps
         : [
@@ -212,9 +225,9 @@ export const distributedAvailabilityGroupLink = {
               action: `record new settings (${[...settings, ...connections].join(', ')}); no change to the link`,
             },
           ];
-      console.log(formatPlan(`${label} update plan`, all));
+      log.info(formatPlan('update plan', all));
       if (!done && i.cutover === false)
-        console.log(formatPlan(`[${KIND}] on destroy before cutover`, planDeleteBeforeCutover(i)));
+        log.info(formatPlan('on destroy before cutover', planDeleteBeforeCutover(i)));
     }
     return { changes, replaces: [], deleteBeforeReplace: false };
   },

@@ -23,7 +23,16 @@ import {
 import { conditional, formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
 import { isUnknown } from '../core/unknown';
-import { checkResult, OperationContext, plain, sayUnknowns, validInputs } from '../runtime/context';
+import {
+  checkResult,
+  named,
+  OperationContext,
+  plain,
+  resourceLabel,
+  resourceLogger,
+  sayUnknowns,
+  validInputs,
+} from '../runtime/context';
 
 type Props = Record<string, unknown>;
 type Ready = LrsInputs & { managedInstanceId: string; databaseName: string };
@@ -38,8 +47,8 @@ function databaseId(i: Ready): string {
   return `${i.managedInstanceId}/databases/${i.databaseName}`;
 }
 
-function context(i: Ready): { op: OperationContext; lrs: LrsContext } {
-  const op = new OperationContext(`[${KIND} ${i.databaseName}] `, [i.storageContainerSasToken]);
+function context(i: Ready, raw: Props): { op: OperationContext; lrs: LrsContext } {
+  const op = new OperationContext(resourceLabel(KIND, raw, i.databaseName), [i.storageContainerSasToken]);
   const { createLrsArm } = require('../azure/lrs') as typeof import('../azure/lrs');
   const { createBackupStorage } = require('../storage/blob') as typeof import('../storage/blob');
   const location = checkContainerUri(i.storageContainerUri ?? '').location;
@@ -63,21 +72,21 @@ function context(i: Ready): { op: OperationContext; lrs: LrsContext } {
   return { op, lrs };
 }
 
-function outputs(i: Ready, o: Observation, olds: Props, now: number): Props {
+function outputs(i: Ready, o: Observation, olds: Props, now: number, raw: Props): Props {
   const completed = phaseOf(o) === 'completed';
   const startedAt = typeof olds.startedAt === 'string' ? olds.startedAt : o.database ? iso(now) : undefined;
   const completedAt =
     typeof olds.completedAt === 'string' ? olds.completedAt : completed ? iso(now) : undefined;
-  return lrsOutputs(i, o, { startedAt, completedAt });
+  return { ...lrsOutputs(i, o, { startedAt, completedAt }), ...named(raw) };
 }
 
 /** Best effort: what is there now, for a partial-failure record. */
-async function partial(i: Ready, lrs: LrsContext, olds: Props, now: number) {
+async function partial(i: Ready, lrs: LrsContext, olds: Props, now: number, raw: Props) {
   try {
     const o = await observe(lrs);
     // Record only a database this resource started: never adopt someone else's into the stack.
     if (!o.database || o.database.tags?.[OWNER_TAG] !== ownerToken(i)) return undefined;
-    return { id: databaseId(i), properties: outputs(i, o, olds, now) };
+    return { id: databaseId(i), properties: outputs(i, o, olds, now, raw) };
   } catch {
     return olds.databaseId ? { id: databaseId(i), properties: olds } : undefined;
   }
@@ -107,11 +116,11 @@ export const logReplayMigration = {
     ].filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify((c.normalized as Props)[k] ?? null));
     const changes = steps.length > 0 || settings.length > 0;
     if (changes) {
-      const label = `[${KIND} ${String(news.databaseName ?? olds.databaseName)}]`;
-      sayUnknowns(label, news);
-      console.log(
+      const log = resourceLogger(resourceLabel(KIND, news, news.databaseName ?? olds.databaseName));
+      sayUnknowns(log, news);
+      log.info(
         formatPlan(
-          `${label} update plan`,
+          'update plan',
           steps.length ? steps : [{ action: `record new settings (${settings.join(', ')}); no Azure call` }],
         ),
       );
@@ -121,20 +130,23 @@ export const logReplayMigration = {
 
   async create(news: Props) {
     const i = parse(news);
-    const { op, lrs } = context(i);
+    const { op, lrs } = context(i, news);
     const started = op.clock.now();
     try {
       const o = await converge(i, lrs);
-      return { id: databaseId(i), outs: plain(outputs(i, o, { startedAt: iso(started) }, op.clock.now())) };
+      return {
+        id: databaseId(i),
+        outs: plain(outputs(i, o, { startedAt: iso(started) }, op.clock.now(), news)),
+      };
     } catch (e) {
-      const p = await partial(i, lrs, { startedAt: iso(started) }, op.clock.now());
+      const p = await partial(i, lrs, { startedAt: iso(started) }, op.clock.now(), news);
       throw op.failure(e, p, news);
     }
   },
 
   async update(id: string, olds: Props, news: Props) {
     const i = parse(news, true);
-    const { op, lrs } = context(i);
+    const { op, lrs } = context(i, news);
     try {
       if (olds.startedAt) {
         const now = await observe(lrs);
@@ -149,19 +161,19 @@ export const logReplayMigration = {
         }
       }
       const o = await converge(i, lrs);
-      return { outs: plain(outputs(i, o, olds, op.clock.now())) };
+      return { outs: plain(outputs(i, o, olds, op.clock.now(), news)) };
     } catch (e) {
-      const p = (await partial(i, lrs, olds, op.clock.now())) ?? { id, properties: olds };
+      const p = (await partial(i, lrs, olds, op.clock.now(), news)) ?? { id, properties: olds };
       throw op.failure(e, p, news);
     }
   },
 
   async read(id: string, props: Props) {
     const i = lrsTarget(props);
-    const { op, lrs } = context(i);
+    const { op, lrs } = context(i, props);
     try {
       const o = await observe(lrs);
-      return { id, props: plain(outputs(i, o, props, op.clock.now())) };
+      return { id, props: plain(outputs(i, o, props, op.clock.now(), props)) };
     } catch (e) {
       throw op.failure(e);
     }
@@ -169,7 +181,7 @@ export const logReplayMigration = {
 
   async delete(_id: string, props: Props) {
     const i = lrsTarget({ ...props, complete: false });
-    const { op, lrs } = context(i);
+    const { op, lrs } = context(i, props);
     op.say(formatPlan('delete plan', planDelete(props)));
     try {
       await stop(i, lrs);

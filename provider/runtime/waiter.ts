@@ -1,13 +1,16 @@
 import { type Clock, formatDuration, iso } from '../core/clock';
-import { TimeoutError } from '../core/errors';
+import { MigrationError, TimeoutError } from '../core/errors';
 
 export type Verdict = { done: true } | { done: false; waiting: string } | { failed: Error };
 
 export interface WaitOptions<T> {
   /** What is awaited, as a user reads it: "last backup 'log_05.trn' to be restored". */
   what: string;
-  /** Reads the current state (one call = one poll). Errors propagate unless `retryable` says otherwise. */
-  poll: () => Promise<T>;
+  /**
+   * Reads the current state (one call = one poll). Errors propagate, except a 'Timeout' once the deadline has
+   * passed (a request bounded by `deadline`): that is this wait's timeout, with the last state seen.
+   */
+  poll: (wait: { deadline: number }) => Promise<T>;
   /** Judges a state: done, still waiting (with the reason shown in progress lines), or failed. */
   judge: (state: T) => Verdict;
   /** Short text of a state for progress lines and for the timeout error ("restored log_03 (62%)"). */
@@ -44,7 +47,16 @@ export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
   let lastText: string | undefined;
   let lastPrinted = Number.NEGATIVE_INFINITY;
   for (;;) {
-    const state = await options.poll();
+    let state: T;
+    try {
+      state = await options.poll({ deadline });
+    } catch (e) {
+      if (e instanceof MigrationError && e.code === 'Timeout' && clock.now() >= deadline) {
+        const seen = lastText ?? `nothing read yet (${e.message})`;
+        throw new TimeoutError(options.what, formatDuration(clock.now() - started), seen, options.hint);
+      }
+      throw e;
+    }
     const verdict = options.judge(state);
     const text = options.describe(state);
     if ('failed' in verdict) throw verdict.failed;

@@ -6,6 +6,7 @@
  *   [TLS first when the client speaks TDS 8 strict] → PRELOGIN → [TLS handshake inside PRELOGIN packets]
  *   → LOGIN7 (→ FEDAUTHINFO → FEDAUTH_TOKEN for Entra ID workflows) → LOGINACK … → requests.
  * Requests are answered one at a time, in order; every client message gets exactly one response message.
+ * An ATTENTION (cancel) is seen the moment it arrives, also while a request is still running (MS-TDS 3.3.5.9).
  */
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
@@ -25,6 +26,7 @@ import { createTlsEngine, handshakeFlightState, type TlsEngine } from './tls';
 import * as tok from './tokens';
 import { CMD_SELECT, DoneStatus } from './tokens';
 import {
+  ConnectionKill,
   type LoginInfo,
   type QueryContext,
   type QueryResult,
@@ -80,6 +82,8 @@ class Connection {
   private pendingLogin?: { info: LoginInfo; utf8: boolean };
   private transaction?: Buffer;
   private queue: Promise<void> = Promise.resolve();
+  /** The request the handler is working on (aborted by ATTENTION or when the connection ends). */
+  private inFlight?: AbortController;
   private readonly raw = new MessageAssembler((m) => this.onRawMessage(m));
   private readonly clear = new MessageAssembler((m) => this.enqueue(m));
 
@@ -184,6 +188,7 @@ class Connection {
     if (this.destroyed) return;
     this.destroyed = true;
     this.phase = 'closed';
+    this.inFlight?.abort();
     this.tls?.secure.destroy();
     this.tls?.wire.destroy();
     this.socket.destroy();
@@ -193,6 +198,9 @@ class Connection {
   // ---- message dispatch -----------------------------------------------------------------------------------
 
   private enqueue(m: TdsMessage): void {
+    // MS-TDS 3.3.5.9: the server keeps listening while a request executes; an attention received then MUST
+    // deliver a cancel indication to the upper layer. Its acknowledgment is sent in order, after the answer.
+    if (m.type === PacketType.ATTENTION) this.inFlight?.abort();
     this.queue = this.queue
       .then(() => (this.phase === 'closed' ? undefined : this.dispatch(m)))
       .catch(() => this.destroy());
@@ -356,6 +364,9 @@ class Connection {
   /** Logs the request, answers client housekeeping itself and hands everything else to the handler. */
   private async answer(ctx: QueryContext, prefix: Buffer[]): Promise<void> {
     const rpc = ctx.kind === 'rpc';
+    const cancel = new AbortController();
+    ctx.signal = cancel.signal;
+    this.inFlight = cancel;
     this.log(ctx);
     let body: Buffer;
     try {
@@ -363,7 +374,8 @@ class Connection {
       if (isSetOnly(ctx.sql)) result = { resultSets: [] };
       else if (/^\s*select\s+1\s*;?\s*$/i.test(ctx.sql)) {
         result = { resultSets: [{ columns: [{ name: '', type: 'int', nullable: false }], rows: [[1]] }] };
-      } else result = await this.shared.options.handler(ctx);
+      } else result = await untilCancelled(this.shared.options.handler(ctx), cancel.signal);
+      this.settled(cancel);
       try {
         body = encodeResult(result, rpc);
       } catch (err) {
@@ -371,6 +383,13 @@ class Connection {
         throw new SqlError(50000, `TDS stand-in cannot encode the handler's result: ${why}`);
       }
     } catch (err) {
+      this.settled(cancel);
+      if (err === CANCELLED) {
+        // The cancelled request's own answer: a DONE without MORE before the DONE_ATTN acknowledgment, which
+        // MS-TDS 2.2.1.7 (out-of-band attention example) allows; the ATTENTION message gets the ack.
+        return this.send(Buffer.concat([...prefix, tok.done(rpc ? 'doneproc' : 'done', DoneStatus.FINAL)]));
+      }
+      if (err instanceof ConnectionKill) return this.kill(err, prefix, rpc);
       const error = toSqlError(err, undefined);
       body = Buffer.concat([this.errorToken(error), tok.done(rpc ? 'doneproc' : 'done', DoneStatus.ERROR)]);
       if (error.severity >= 20) {
@@ -379,6 +398,22 @@ class Connection {
       }
     }
     this.send(Buffer.concat([...prefix, body]));
+  }
+
+  private settled(request: AbortController): void {
+    if (this.inFlight === request) this.inFlight = undefined;
+  }
+
+  /** A killed session: its errors, then the end of the session; or, without errors, a TCP reset (no answer). */
+  private kill(k: ConnectionKill, prefix: Buffer[], rpc: boolean): void {
+    if (k.errors.length === 0) {
+      this.phase = 'closed';
+      this.socket.resetAndDestroy();
+      return this.destroy();
+    }
+    const errors = k.errors.map((e) => this.errorToken(e));
+    this.send(Buffer.concat([...prefix, ...errors, tok.done(rpc ? 'doneproc' : 'done', DoneStatus.ERROR)]));
+    this.endGracefully();
   }
 
   /** BEGIN/COMMIT/ROLLBACK/SAVE TRANSACTION sent as transaction manager requests (mssql Transaction). */
@@ -464,6 +499,22 @@ function isSetOnly(sql: string): boolean {
     .map((s) => s.trim())
     .filter((s) => s.length > 0 && !s.startsWith('--'));
   return statements.length > 0 && statements.every((s) => /^set\s+(?!@)\w/i.test(s));
+}
+
+const CANCELLED = Symbol('cancelled');
+
+/** The handler's answer, or CANCELLED (thrown) as soon as the client cancels; a later outcome is ignored. */
+function untilCancelled(
+  answer: QueryResult | Promise<QueryResult>,
+  signal: AbortSignal,
+): Promise<QueryResult> {
+  if (!(answer instanceof Promise)) return Promise.resolve(answer);
+  return new Promise<QueryResult>((resolve, reject) => {
+    const onAbort = (): void => reject(CANCELLED);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    answer.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function toSqlError(err: unknown, fallback: SqlError | undefined): SqlError {

@@ -56,6 +56,12 @@ export interface QueryContext {
   params: Record<string, unknown>;
   login: LoginInfo;
   kind: 'batch' | 'rpc';
+  /**
+   * Aborted when the client cancels the request (ATTENTION, MS-TDS 3.3.5.9: the server "MUST deliver a cancel
+   * indication to the upper layer") or the connection ends. The server then answers the cancel at once and
+   * ignores what the handler returns later; a handler that acts after a delay must check it.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -77,6 +83,20 @@ export class SqlError extends Error {
   ) {
     super(message);
     this.name = 'SqlError';
+  }
+}
+
+/**
+ * Thrown by a handler to end the session the way a broken one ends.
+ * - With `errors`: they are sent as ERROR tokens and the session is closed, as SQL Server does with a killed
+ *   session (596 severity 21 + 0 severity 20, see sandbox/sql/faults.ts) or any severity 20+ error.
+ * - Without: the TCP connection is reset with no answer at all; the client sees ECONNRESET (Windows: 10054
+ *   "An existing connection was forcibly closed by the remote host").
+ */
+export class ConnectionKill extends Error {
+  constructor(readonly errors: SqlError[] = []) {
+    super(errors.length ? errors.map((e) => e.message).join(' ') : 'connection reset');
+    this.name = 'ConnectionKill';
   }
 }
 

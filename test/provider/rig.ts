@@ -92,5 +92,11 @@ export async function until(
 }
 
 export function lrsResource(rig: Rig, name: string, inputs: Record<string, unknown>): DeclaredResource {
-  return { name, providerText: rig.texts.lrs, inputs, secretInputs: ['storageContainerSasToken'] };
+  // pulumiName: what the sdk class passes (the resource name its lines and warnings carry).
+  return {
+    name,
+    providerText: rig.texts.lrs,
+    inputs: { pulumiName: name, ...inputs },
+    secretInputs: ['storageContainerSasToken'],
+  };
 }

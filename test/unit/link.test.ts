@@ -465,7 +465,7 @@ describe('link inputs (issue 7/8)', () => {
     );
     const c = checkLinkInputs({}, raw({ lsnStabilityWindowInMs: 0, allowShortStabilityWindow: true }));
     assert.deepEqual(c.failures, []);
-    assert.ok(c.warnings.some((w) => /allowShortStabilityWindow/.test(w)));
+    assert.ok(c.warnings.some((w) => /allowShortStabilityWindow/.test(w.message)));
   });
   it('keepLinkAfterFailover cannot go with failoverRoute breakLink', () => {
     assert.ok(

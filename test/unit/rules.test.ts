@@ -180,7 +180,10 @@ describe('LogReplayMigration check', () => {
       NOW,
     );
     assert.deepEqual(reasons(r), []);
-    assert.match(r.warnings.join(), /expired/);
+    assert.match(
+      r.warnings.map((w) => `${w.property}: ${w.message}`).join(),
+      /storageContainerSasToken: .*expired/,
+    );
   });
 });
 

@@ -8,7 +8,7 @@
 import { MigrationError } from '../errors';
 import { describeSamples, LsnGate, type Lsn, type LsnSample } from '../lsn';
 import type { ReadyLink } from './inputs';
-import type { ManagedInstanceLsnRow, SqlServerLsnRow } from './ports';
+import type { ManagedInstanceLsnRow, SqlCallOptions, SqlServerLsnRow } from './ports';
 import type { LinkContext } from './workflow';
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -54,8 +54,12 @@ export async function sampleLsns(
   i: ReadyLink,
   ctx: LinkContext,
   businessCritical: boolean,
+  opts?: SqlCallOptions,
 ): Promise<LsnSample[]> {
-  const [sqlRows, miRows] = await Promise.all([ctx.sql.lsns(i.linkName), ctx.mi.lsns(businessCritical)]);
+  const [sqlRows, miRows] = await Promise.all([
+    ctx.sql.lsns(i.linkName, opts),
+    ctx.mi.lsns(businessCritical, opts),
+  ]);
   return i.databaseNames.map((db) => sampleOf(db, sqlRows, miRows));
 }
 
@@ -76,8 +80,9 @@ export async function runGate(
   try {
     await ctx.wait({
       what: `the LSN gate (${i.databaseNames.join(', ')})`,
-      poll: async () => {
-        last = await sampleLsns(i, ctx, businessCritical);
+      // The gate's deadline bounds each reading: a stalled query ends the gate at its deadline, not later.
+      poll: async ({ deadline }) => {
+        last = await sampleLsns(i, ctx, businessCritical, { deadline });
         const now = ctx.clock.now();
         const state = gate.observe(last, now);
         if (gate.restarted(now)) moves++;

@@ -2,12 +2,15 @@ import {
   createOnlyFailures,
   type Failure,
   InputReader,
+  type Warning,
   normalizeManagedInstance,
   readManagedInstance,
 } from '../inputs';
 import { checkDatabaseName, checkSqlName } from '../names';
+import { shown } from '../shown';
 import { isUnknown } from '../unknown';
 
+const KIND = 'DistributedAvailabilityGroupLink';
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
 /** The stability window must span at least this many LSN readings unless allowShortStabilityWindow. */
@@ -88,40 +91,46 @@ export interface CheckedLink {
   inputs: LinkInputs;
   normalized: Record<string, unknown>;
   failures: Failure[];
-  warnings: string[];
+  /** Fields that are no input of this resource (typos): check reports them, stored outputs are not checked. */
+  unexpected: Failure[];
+  warnings: Warning[];
 }
 
 export function checkLinkInputs(olds: Record<string, unknown>, news: Record<string, unknown>): CheckedLink {
-  const r = new InputReader(news);
-  const warnings: string[] = [];
+  // The connections are secrets as a whole: a failure says what kind of value came, never the value.
+  const r = new InputReader(news, { secrets: SECRET_INPUTS });
   const managedInstanceId = readManagedInstance(r);
-  const name = (field: string, what: string, required?: string) => {
+  const name = (field: string, required?: string) => {
     const v = r.string(field, required ? { required } : {});
-    if (v) for (const e of checkSqlName(v, what)) r.fail(field, e.replace(`${what} `, ''));
+    if (v) for (const e of checkSqlName(v)) r.fail(field, e);
     return v;
   };
-  const linkName = name('linkName', 'link name', 'the name of the link (the distributed availability group)');
+  const linkName = name('linkName', 'give the name of the link (the distributed availability group)');
   const sqlServerAvailabilityGroupName = name(
     'sqlServerAvailabilityGroupName',
-    'availability group name',
-    'the availability group on SQL Server that the link replicates',
+    'give the availability group on SQL Server that the link replicates',
   );
-  const managedInstanceAvailabilityGroupName = name(
-    'managedInstanceAvailabilityGroupName',
-    'availability group name',
-  );
-  const databaseNames = r.stringArray('databaseNames', { required: 'the databases replicated by the link' });
+  const managedInstanceAvailabilityGroupName = name('managedInstanceAvailabilityGroupName');
+  const databaseNames = r.stringArray('databaseNames', {
+    required: 'list the databases the link replicates',
+    what: 'database names',
+  });
   if (databaseNames) {
-    if (databaseNames.length === 0) r.fail('databaseNames', 'must name at least one database');
+    if (databaseNames.length === 0)
+      r.fail('databaseNames', 'must name at least one database: list the databases the link replicates');
     const seen = new Set<string>();
     for (const d of databaseNames) {
       if (isUnknown(d)) continue;
-      for (const e of checkDatabaseName(d)) r.fail('databaseNames', `entry '${d}': ${e}`);
-      if (seen.has(d.toLowerCase())) r.fail('databaseNames', `lists '${d}' twice`);
+      for (const e of checkDatabaseName(d)) r.fail('databaseNames', `entry ${shown(d)}: ${e}`);
+      if (seen.has(d.toLowerCase()))
+        r.fail('databaseNames', `lists ${shown(d)} twice: list each database once`);
       seen.add(d.toLowerCase());
     }
     if (databaseNames.length > 8) {
-      warnings.push(`${databaseNames.length} databases in one link: Microsoft recommends at most 8 per wave`);
+      r.warn(
+        'databaseNames',
+        `${databaseNames.length} databases in one link: Microsoft recommends at most 8 per wave`,
+      );
     }
   }
   const sqlServer = readConnection(r, news, 'sqlServer', false);
@@ -172,31 +181,35 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
     );
   }
   if (allowDataLoss) {
-    warnings.push(
-      'allowDataLoss is true: if the LSN gate does not pass before its deadline, the cutover is FORCED and transactions not yet hardened on the managed instance are LOST',
+    r.warn(
+      'allowDataLoss',
+      'true: if the LSN gate does not pass before its deadline, the cutover is FORCED and transactions not yet hardened on the managed instance are LOST',
     );
   }
   const lsnStabilityWindowInMs = r.duration('lsnStabilityWindowInMs', 60_000, 0, DAY);
   const lsnPollIntervalInMs = r.duration('lsnPollIntervalInMs', 5_000, 10, 10 * MIN);
   const lsnDeadlineInMs = r.duration('lsnDeadlineInMs', 30 * MIN, 1_000, DAY);
-  const windowsKnown = !r.unknown('lsnStabilityWindowInMs') && !r.unknown('lsnPollIntervalInMs');
-  if (windowsKnown && lsnStabilityWindowInMs < SHORT_WINDOW_READINGS * lsnPollIntervalInMs) {
-    const what = `lsnStabilityWindowInMs (${lsnStabilityWindowInMs} ms) is shorter than ${SHORT_WINDOW_READINGS} LSN poll intervals (${SHORT_WINDOW_READINGS * lsnPollIntervalInMs} ms)`;
+  // Rules that combine fields use only values that were read fine: a wrong window (replaced by its default
+  // for planning) must not cause a second, wrong failure on the deadline.
+  const lsnTimesUsable = r.usable('lsnStabilityWindowInMs', 'lsnPollIntervalInMs');
+  if (lsnTimesUsable && lsnStabilityWindowInMs < SHORT_WINDOW_READINGS * lsnPollIntervalInMs) {
+    const span = `${SHORT_WINDOW_READINGS} LSN poll intervals (${SHORT_WINDOW_READINGS * lsnPollIntervalInMs} ms)`;
     if (allowShortStabilityWindow) {
-      warnings.push(
-        `${what}: allowShortStabilityWindow is true, so the gate may pass before it could see a running workload`,
+      r.warn(
+        'lsnStabilityWindowInMs',
+        `is shorter than ${span} and allowShortStabilityWindow is true: the gate may pass before it could see a running workload`,
       );
     } else if (allowShortStabilityWindow === false) {
       r.fail(
         'lsnStabilityWindowInMs',
-        `is shorter than ${SHORT_WINDOW_READINGS} LSN poll intervals (${SHORT_WINDOW_READINGS * lsnPollIntervalInMs} ms): the gate could pass before it saw whether the workload stopped; raise it (or lower lsnPollIntervalInMs), or set allowShortStabilityWindow: true to accept the weaker gate`,
+        `is shorter than ${span}: the gate could pass before it saw whether the workload stopped; raise it (or lower lsnPollIntervalInMs), or set allowShortStabilityWindow: true to accept the weaker gate`,
       );
     }
   }
-  if (lsnDeadlineInMs < lsnStabilityWindowInMs) {
+  if (r.usable('lsnStabilityWindowInMs', 'lsnDeadlineInMs') && lsnDeadlineInMs < lsnStabilityWindowInMs) {
     r.fail(
       'lsnDeadlineInMs',
-      'is shorter than lsnStabilityWindowInMs: the gate could never pass; raise the deadline',
+      `is shorter than lsnStabilityWindowInMs (${lsnDeadlineInMs} < ${lsnStabilityWindowInMs} ms): the gate could never pass; raise lsnDeadlineInMs`,
     );
   }
   const firstBackupDeadlineInMs = r.duration('firstBackupDeadlineInMs', 60 * MIN, 1_000, 7 * DAY);
@@ -249,67 +262,86 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
         'cutover cannot go back to false: the managed instance took over the databases; fail back with the link tools of SQL Server 2022 outside this resource',
     });
   }
-  return { inputs, normalized, failures, warnings };
+  return { inputs, normalized, failures, unexpected: r.unexpected(KIND), warnings: r.warnings };
 }
+
+const CONNECTION_FIELDS = [
+  'server',
+  'port',
+  'authentication',
+  'userName',
+  'password',
+  'domain',
+  'encrypt',
+  'trustServerCertificate',
+  'caCertificate',
+  'connectTimeoutInMs',
+];
 
 function readConnection(
   r: InputReader,
-  news: Record<string, unknown>,
+  _news: Record<string, unknown>,
   field: 'sqlServer' | 'managedInstanceSql',
   managedInstance: boolean,
 ): SqlConnection | undefined {
-  const raw = news[field];
-  if (isUnknown(raw)) return undefined;
-  if (raw === undefined || raw === null) {
-    r.fail(
-      field,
-      `is required: how to connect to ${managedInstance ? 'the managed instance' : 'SQL Server'} (server, authentication)`,
-    );
-    return undefined;
-  }
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    r.fail(field, 'must be an object { server, port?, authentication, userName?, password?, … }');
-    return undefined;
-  }
-  const c = new InputReader(raw as Record<string, unknown>);
-  const server = c.string('server', { required: 'host name or address' });
+  const side = managedInstance ? 'the managed instance' : 'SQL Server';
+  const c = r.object(field, {
+    required: `give how to connect to ${side}: { server, port?, authentication, userName, password, … }`,
+    shape: '{ server, port?, authentication, userName?, password?, … }',
+    secrets: ['password'],
+  });
+  if (!c) return undefined;
+  c.declare(...CONNECTION_FIELDS);
+  const server = c.string('server', {
+    required: `give the host name or address of ${side}${managedInstance ? ' (its private or public endpoint)' : ''}`,
+  });
   const authentication = c.oneOf('authentication', ['sql', 'ntlm', 'entra'] as const, 'sql');
   const userName = c.string('userName');
   const password = c.string('password');
   const domain = c.string('domain');
-  const rawPort = (raw as Record<string, unknown>).port;
-  const port = isUnknown(rawPort) || rawPort === undefined ? undefined : c.duration('port', 1433, 1, 65535);
-  const encryptRaw = (raw as Record<string, unknown>).encrypt;
+  const port = c.integer(
+    'port',
+    1,
+    65535,
+    `give the TCP port ${side} listens on (${managedInstance ? '1433 on the private endpoint, 3342 on the public one' : 'default 1433'}), or leave it out`,
+  );
+  const encryptRaw = c.value('encrypt');
   const encrypt: boolean | 'strict' =
     encryptRaw === 'strict'
       ? 'strict'
-      : encryptRaw === undefined || isUnknown(encryptRaw)
+      : encryptRaw === undefined || encryptRaw === null || isUnknown(encryptRaw)
         ? true
         : encryptRaw === true;
   if (
     encryptRaw !== undefined &&
+    encryptRaw !== null &&
     encryptRaw !== 'strict' &&
     typeof encryptRaw !== 'boolean' &&
     !isUnknown(encryptRaw)
   ) {
-    c.fail('encrypt', "must be true, false or 'strict'");
+    c.fail('encrypt', `must be true, false or 'strict', got ${shown(encryptRaw)}: leave it out for true`);
   }
   if (managedInstance && encrypt === false)
-    c.fail('encrypt', 'must stay on: Azure SQL Managed Instance requires encrypted connections');
+    c.fail(
+      'encrypt',
+      'must stay on: Azure SQL Managed Instance requires encrypted connections; remove encrypt: false',
+    );
   const trustServerCertificate = c.boolean('trustServerCertificate', false) ?? false;
   const caCertificate = c.string('caCertificate');
   if (caCertificate && !caCertificate.includes('BEGIN CERTIFICATE'))
-    c.fail('caCertificate', 'must be a PEM certificate');
+    c.fail(
+      'caCertificate',
+      'must be a PEM certificate (-----BEGIN CERTIFICATE----- …): give the CA that issued the server certificate',
+    );
   if (authentication === 'sql' || authentication === 'ntlm') {
-    if (!userName && !c.unknown('userName'))
-      c.fail('userName', `is required with ${authentication} authentication`);
-    if (!password && !c.unknown('password'))
-      c.fail('password', `is required with ${authentication} authentication`);
+    if (c.missing('userName'))
+      c.fail('userName', `is required with ${authentication} authentication: give the login`);
+    if (c.missing('password'))
+      c.fail('password', `is required with ${authentication} authentication: give the login's password`);
   }
-  if (authentication === 'ntlm' && !domain && !c.unknown('domain'))
-    c.fail('domain', 'is required with ntlm authentication');
+  if (authentication === 'ntlm' && c.missing('domain'))
+    c.fail('domain', 'is required with ntlm authentication: give the Windows domain of the login');
   const connectTimeoutInMs = c.duration('connectTimeoutInMs', 30_000, 1_000, 10 * MIN);
-  for (const f of c.failures) r.fail(`${field}.${f.property}`, f.reason.slice(f.property.length + 1));
   if (!server || !authentication) return undefined;
   return {
     server,

@@ -49,6 +49,15 @@ export interface LinkArmPort {
 
 export type AvailabilityMode = 'SYNCHRONOUS_COMMIT' | 'ASYNCHRONOUS_COMMIT';
 
+/**
+ * Per call: the deadline the request serves (ms since the epoch, on the operation's clock). The adapter bounds
+ * the request by it, retries transient failures of reads within it and fails with code 'Timeout' when it
+ * passes. Without it, the session's operation budget applies.
+ */
+export interface SqlCallOptions {
+  deadline?: number;
+}
+
 export interface ReplicaRow {
   agName: string;
   replicaServerName: string;
@@ -64,23 +73,31 @@ export interface ServerInfo {
   engineEdition?: number;
 }
 
+/**
+ * T-SQL on SQL Server. The state-changing calls (setDagMode, failover, dropAvailabilityGroup) are never repeated
+ * blindly: after a lost answer the adapter reads whether the change took effect before sending it again.
+ */
 export interface SqlServerPort {
-  info(): Promise<ServerInfo>;
-  dagReplicas(dag: string): Promise<ReplicaRow[]>;
+  info(opts?: SqlCallOptions): Promise<ServerInfo>;
+  dagReplicas(dag: string, opts?: SqlCallOptions): Promise<ReplicaRow[]>;
   setDagMode(
     dag: string,
     sqlServerAg: string,
     managedInstanceAg: string,
     mode: AvailabilityMode,
+    opts?: SqlCallOptions,
   ): Promise<void>;
   /** Every row of the DAG's databases in sys.dm_hadr_database_replica_states (one query, any order). */
-  lsns(dag: string): Promise<SqlServerLsnRow[]>;
-  failover(dag: string): Promise<void>;
+  lsns(dag: string, opts?: SqlCallOptions): Promise<SqlServerLsnRow[]>;
+  failover(dag: string, opts?: SqlCallOptions): Promise<void>;
   /** ALTER AVAILABILITY GROUP [dag] SET (ROLE = SECONDARY): ends a split brain after a forced failover. */
-  setDagRoleSecondary(dag: string): Promise<void>;
-  availabilityGroup(name: string): Promise<{ distributed: boolean } | undefined>;
-  availabilityGroupUsage(ag: string): Promise<{ databases: string[]; dagCount: number }>;
-  dropAvailabilityGroup(name: string): Promise<void>;
+  setDagRoleSecondary(dag: string, opts?: SqlCallOptions): Promise<void>;
+  availabilityGroup(name: string, opts?: SqlCallOptions): Promise<{ distributed: boolean } | undefined>;
+  availabilityGroupUsage(
+    ag: string,
+    opts?: SqlCallOptions,
+  ): Promise<{ databases: string[]; dagCount: number }>;
+  dropAvailabilityGroup(name: string, opts?: SqlCallOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,14 +123,17 @@ export interface ManagedInstanceLsnRow {
 
 export interface ManagedInstanceSqlPort {
   /** The local rows of every replicated database (one query); Business Critical: the primary replica's. */
-  lsns(businessCritical: boolean): Promise<ManagedInstanceLsnRow[]>;
-  databaseState(database: string): Promise<{ state: string; readOnly: boolean } | undefined>;
+  lsns(businessCritical: boolean, opts?: SqlCallOptions): Promise<ManagedInstanceLsnRow[]>;
+  databaseState(
+    database: string,
+    opts?: SqlCallOptions,
+  ): Promise<{ state: string; readOnly: boolean } | undefined>;
   /** The managed instance's own UTC clock (SYSUTCDATETIME, style 126): what msdb dates compare with. */
-  utcNow(): Promise<string>;
+  utcNow(opts?: SqlCallOptions): Promise<string>;
   /**
    * Finish time of the first full, not copy-only backup of this database (its database_guid) that started at
    * or after `sinceUtc` (the managed instance's own clock, as `utcNow` gives it), if any.
    */
-  firstFullBackup(database: string, sinceUtc: string): Promise<string | undefined>;
+  firstFullBackup(database: string, sinceUtc: string, opts?: SqlCallOptions): Promise<string | undefined>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import {
   createOnlyFailures,
   type Failure,
   InputReader,
+  type Warning,
   normalizeManagedInstance,
   readManagedInstance,
 } from '../inputs';
@@ -10,6 +11,7 @@ import { checkSasToken } from '../sas';
 import { checkContainerUri } from '../storageUri';
 import { isUnknown } from '../unknown';
 
+const KIND = 'LogReplayMigration';
 export const DEFAULT_COLLATION = 'SQL_Latin1_General_CP1_CI_AS';
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -46,7 +48,9 @@ export interface CheckedLrs {
   /** The inputs as the engine stores them (normalised, same property names as the sdk). */
   normalized: Record<string, unknown>;
   failures: Failure[];
-  warnings: string[];
+  /** Fields that are no input of this resource (typos): check reports them, stored outputs are not checked. */
+  unexpected: Failure[];
+  warnings: Warning[];
 }
 
 /** Every rule that can be checked without calling Azure. Unknown values are accepted. */
@@ -56,20 +60,19 @@ export function checkLrsInputs(
   nowMs: number,
   options: { started?: boolean } = {},
 ): CheckedLrs {
-  const r = new InputReader(news);
+  const r = new InputReader(news, { secrets: ['storageContainerSasToken'] });
   // Once started, the service holds its own copy of the SAS: a rotated or expired one no longer matters here.
   const started = options.started ?? Object.keys(olds).length > 0;
-  const warnings: string[] = [];
 
   const managedInstanceId = readManagedInstance(r);
   const databaseName = r.string('databaseName', {
-    required: 'the name the database gets on the managed instance',
+    required: 'give the name the database gets on the managed instance',
   });
-  if (databaseName)
-    for (const e of checkDatabaseName(databaseName)) r.fail('databaseName', e.replace(/^database name /, ''));
+  if (databaseName) for (const e of checkDatabaseName(databaseName)) r.fail('databaseName', e);
 
   let storageContainerUri = r.string('storageContainerUri', {
-    required: 'the URL of the blob container (or folder) holding the backups of this one database',
+    required:
+      'give the URL of the blob container (or folder) holding the backups of this one database, https://<account>.blob.core.windows.net/<container>[/<folder>]',
   });
   if (storageContainerUri) {
     const c = checkContainerUri(storageContainerUri);
@@ -79,12 +82,13 @@ export function checkLrsInputs(
 
   const useManagedIdentity = r.boolean('useManagedIdentity', false);
   let sas = r.string('storageContainerSasToken');
-  if (useManagedIdentity === true && (sas || r.unknown('storageContainerSasToken'))) {
+  const sasGiven = !r.missing('storageContainerSasToken');
+  if (useManagedIdentity === true && sasGiven) {
     r.fail(
       'storageContainerSasToken',
       'and useManagedIdentity are exclusive: give a SAS token, or set useManagedIdentity to use the managed instance identity',
     );
-  } else if (useManagedIdentity === false && !sas && !r.unknown('storageContainerSasToken') && !started) {
+  } else if (useManagedIdentity === false && !sasGiven && !started) {
     r.fail(
       'storageContainerSasToken',
       'is required unless useManagedIdentity is true: generate a SAS for the container with Read and List (sp=rl)',
@@ -93,13 +97,11 @@ export function checkLrsInputs(
   if (sas) {
     const v = checkSasToken(sas, nowMs);
     if (started) {
-      if (v.errors.length)
-        warnings.push(
-          `storageContainerSasToken ${v.errors.join('; ')} (the started restore keeps the token it was given)`,
-        );
+      for (const e of v.errors)
+        r.warn('storageContainerSasToken', `${e} (the started restore keeps the token it was given)`);
     } else {
       for (const e of v.errors) r.fail('storageContainerSasToken', e);
-      warnings.push(...v.warnings);
+      for (const w of v.warnings) r.warn('storageContainerSasToken', w);
     }
     sas = v.normalized;
   }
@@ -111,22 +113,23 @@ export function checkLrsInputs(
   if (lastBackupName) for (const e of checkBackupFileName(lastBackupName)) r.fail('lastBackupName', e);
   const autoComplete = r.boolean('autoComplete', false);
   const complete = r.boolean('complete', false);
-  const lastKnown = lastBackupName !== undefined || r.unknown('lastBackupName');
+  // Given (even if wrong: that has its own failure) or unknown: only a missing name is "required".
+  const lastKnown = !r.missing('lastBackupName');
   if (autoComplete && !lastKnown) {
     r.fail(
       'lastBackupName',
       'is required with autoComplete: name the last log backup of the chain (the one with the highest LSN)',
     );
-  }
-  if (complete && !lastKnown) {
+  } else if (complete && !lastKnown) {
     r.fail(
       'lastBackupName',
       'is required to complete the migration: name the last log backup you took after stopping the workload',
     );
   }
   if (autoComplete && complete) {
-    warnings.push(
-      'autoComplete and complete are both set: the service completes by itself once lastBackupName is restored',
+    r.warn(
+      'complete',
+      'autoComplete is set too: the service completes by itself once lastBackupName is restored, complete adds nothing',
     );
   }
 
@@ -173,7 +176,7 @@ export function checkLrsInputs(
         'lastBackupName cannot change with autoComplete: the service was started with it. Keep the old value.',
     });
   }
-  return { inputs, normalized, failures, warnings };
+  return { inputs, normalized, failures, unexpected: r.unexpected(KIND), warnings: r.warnings };
 }
 
 /** What check returns to the engine: user values normalised, the managed instance always as one id. */
