@@ -32,7 +32,10 @@ export interface DistributedAvailabilityGroupLinkArgs {
   linkName: pulumi.Input<string>;
   /** The availability group on SQL Server that the link replicates. Create-only. */
   sqlServerAvailabilityGroupName: pulumi.Input<string>;
-  /** The managed instance side's AG name in the link; read from the link when omitted. */
+  /**
+   * The managed instance's member name in the link; SQL Server's DAG definition wins (older links name the
+   * managed instance itself), this input is used only when SQL Server has no DAG.
+   */
   managedInstanceAvailabilityGroupName?: pulumi.Input<string>;
   /** Databases the link replicates. Create-only. */
   databaseNames: pulumi.Input<pulumi.Input<string>[]>;
@@ -46,16 +49,30 @@ export interface DistributedAvailabilityGroupLinkArgs {
   cutover?: pulumi.Input<boolean>;
   /** Let the cutover switch an Async link to Sync first (otherwise set replicationMode 'Sync' beforehand). */
   switchToSyncForCutover?: pulumi.Input<boolean>;
-  /** How long the LSNs must stay equal and unchanged (default 60 s). */
+  /** How long the LSNs must stay equal and unchanged (default 60 s; at least 3 poll intervals). */
   lsnStabilityWindowInMs?: pulumi.Input<number>;
+  /** Accept a stability window shorter than 3 LSN poll intervals (a weaker "workload stopped" proof). */
+  allowShortStabilityWindow?: pulumi.Input<boolean>;
   /** How often to read the LSNs on both sides (default 5 s). */
   lsnPollIntervalInMs?: pulumi.Input<number>;
   /** Deadline of the LSN gate (default 30 min). On timeout the error shows the last LSNs seen. */
   lsnDeadlineInMs?: pulumi.Input<number>;
-  /** 'auto' (default: T-SQL FAILOVER on SQL Server 2022 CU13+, else break the link), 'breakLink', 'tsqlFailover'. */
+  /**
+   * 'auto' (default): T-SQL FAILOVER when SQL Server 2022 CU13+ meets the managed instance's SQL Server 2022
+   * update policy (or SQL Server 2025 the 2025 policy), else break the link; decided in the first step of up,
+   * from SERVERPROPERTY and ARM databaseFormat. 'breakLink', 'tsqlFailover' (refused up front when impossible).
+   */
   failoverRoute?: pulumi.Input<'auto' | 'breakLink' | 'tsqlFailover'>;
   /** Consent to fail over when the LSN gate does not pass: transactions not on the MI are LOST. Default false. */
   allowDataLoss?: pulumi.Input<boolean>;
+  /**
+   * Required with allowDataLoss (unless failoverRoute 'breakLink'): a forced failover leaves SQL Server primary
+   * and writable (split brain). 'setSqlServerSecondary' runs ALTER AVAILABILITY GROUP [link] SET (ROLE =
+   * SECONDARY) on SQL Server right after it; 'leaveSqlServerPrimary' leaves that to you.
+   */
+  afterForcedFailover?: pulumi.Input<'setSqlServerSecondary' | 'leaveSqlServerPrimary'>;
+  /** Keep the link after the failover (for failback). By default the cutover removes it (ARM DELETE). */
+  keepLinkAfterFailover?: pulumi.Input<boolean>;
   /** What cleanup may drop on SQL Server after cutover: 'none', 'link' (the DAG, default), 'linkAndAvailabilityGroup'. */
   cleanup?: pulumi.Input<'none' | 'link' | 'linkAndAvailabilityGroup'>;
   /** Run the cleanup during up right after the cutover instead of on destroy. */
@@ -76,7 +93,10 @@ export interface LinkDatabaseState {
   sqlServerLastHardenedLsn: string | null;
   sqlServerEndOfLogLsn: string | null;
   managedInstanceLastHardenedLsn: string | null;
+  /** SQL Server's own end of log minus the managed instance's last hardened LSN. */
   lagLsn: string | null;
+  /** ARM's replication lag in seconds; null when ARM cannot tell (it answers -1 then). */
+  replicationLagSeconds: number | null;
 }
 
 /**
@@ -94,7 +114,12 @@ export class DistributedAvailabilityGroupLink extends pulumi.dynamic.Resource {
   declare readonly sqlServerReplicationMode: pulumi.Output<string | null>;
   declare readonly databases: pulumi.Output<LinkDatabaseState[]>;
   declare readonly cutoverAt: pulumi.Output<string | null>;
+  /** The managed instance's own clock at the cutover (what the first-backup wait compares msdb with). */
+  declare readonly managedInstanceCutoverAt: pulumi.Output<string | null>;
   declare readonly failoverRouteUsed: pulumi.Output<string | null>;
+  declare readonly failoverRouteReason: pulumi.Output<string | null>;
+  declare readonly linkRemovedAtFailover: pulumi.Output<boolean | null>;
+  declare readonly sqlServerRole: pulumi.Output<string | null>;
   declare readonly forcedFailover: pulumi.Output<boolean>;
   declare readonly finalLsns: pulumi.Output<Record<string, string | null> | null>;
   declare readonly cleanupDone: pulumi.Output<boolean>;
@@ -109,7 +134,11 @@ export class DistributedAvailabilityGroupLink extends pulumi.dynamic.Resource {
       sqlServerReplicationMode: undefined,
       databases: undefined,
       cutoverAt: undefined,
+      managedInstanceCutoverAt: undefined,
       failoverRouteUsed: undefined,
+      failoverRouteReason: undefined,
+      linkRemovedAtFailover: undefined,
+      sqlServerRole: undefined,
       forcedFailover: undefined,
       finalLsns: undefined,
       cleanupDone: undefined,

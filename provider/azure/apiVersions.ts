@@ -7,6 +7,6 @@ export const API_VERSIONS = {
    * (LRS start with storageContainerIdentity, restore details).
    */
   managedDatabases: '2022-05-01-preview',
-  /** Managed instances (GET only). */
-  managedInstances: '2023-08-01',
+  /** Managed instances (GET only): 2025-01-01 carries properties.databaseFormat, the update policy. */
+  managedInstances: '2025-01-01',
 } as const;

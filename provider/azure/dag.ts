@@ -19,7 +19,17 @@ export interface LinkArmOptions {
 /** The wire shape (2025-01-01): the properties are the view's fields, all optional. */
 interface DagBody {
   id?: string;
-  properties?: Partial<Omit<LinkView, 'id' | 'databases'>> & { databases?: Partial<LinkDatabaseView>[] };
+  properties?: Partial<Omit<LinkView, 'id' | 'databases'>> & {
+    databases?: (Partial<LinkDatabaseView> & {
+      instanceSendReplicationLagSeconds?: number;
+      instanceRedoReplicationLagSeconds?: number;
+    })[];
+  };
+}
+
+/** A lag ARM reports; -1 (recorded, link-multi-database-update seq 19) and anything not a number are unknown. */
+export function knownLag(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
 /** The link (distributed availability group) on the managed instance, api-version 2025-01-01. */
@@ -55,18 +65,26 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
           },
         );
       }
-      const b = r.body as { sku?: { tier?: string } };
-      return { tier: b?.sku?.tier };
+      // properties.databaseFormat is the update policy (REST spec 2025-01-01 ManagedInstances.json).
+      const b = r.body as { sku?: { tier?: string }; properties?: { databaseFormat?: string } };
+      return { tier: b?.sku?.tier, databaseFormat: b?.properties?.databaseFormat };
     },
     async getLink(): Promise<LinkView | undefined> {
       const r = await arm.call('GET', `${dagPath}${dagVersion}`, undefined, `reading the link ${o.linkName}`);
       if (r.status === 404) return undefined;
       const b = r.body as DagBody;
       const { databases = [], ...p } = b.properties ?? {};
+      const primary = p.instanceLinkRole === 'Primary';
       return {
         ...p,
         id: b.id,
-        databases: databases.map((d) => ({ ...d, databaseName: d.databaseName ?? '' })),
+        databases: databases.map(
+          ({ instanceSendReplicationLagSeconds: send, instanceRedoReplicationLagSeconds: redo, ...d }) => ({
+            ...d,
+            databaseName: d.databaseName ?? '',
+            lagSeconds: knownLag(primary ? send : redo),
+          }),
+        ),
       };
     },
     async setReplicationMode(mode: ReplicationMode) {
@@ -84,7 +102,23 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
       const doing = `removing the link ${o.linkName}`;
       const r = await arm.call('DELETE', `${dagPath}${dagVersion}`, undefined, doing);
       if (r.status === 404 || r.status === 204) return;
-      await arm.waitLro(r, doing, lro);
+      try {
+        await arm.waitLro(r, doing, lro);
+      } catch (e) {
+        // A link that does not exist: 202, then the operation fails OperationIdNotFound (link-errors seq 6–7).
+        if (!(e instanceof MigrationError) || e.causeCode !== 'OperationIdNotFound') throw e;
+      }
+      // Safe under either answer: the link is removed only when a GET says so.
+      const after = await arm.call('GET', `${dagPath}${dagVersion}`, undefined, `checking ${doing}`);
+      if (after.status !== 404) {
+        throw new MigrationError(
+          'LinkStillPresent',
+          `The link ${o.linkName} still exists after its DELETE ended.`,
+          {
+            hint: 'run up again: it checks the link first and repeats the removal only if the link is still there',
+          },
+        );
+      }
     },
     async failover(type) {
       const doing = `failing over the link ${o.linkName} (${type})`;

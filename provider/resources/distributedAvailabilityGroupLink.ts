@@ -11,6 +11,7 @@ import {
   cutover,
   deleteLinkResource,
   ensureMode,
+  isBusinessCritical,
   type LinkContext,
   linkOutputs,
   observeLink,
@@ -58,7 +59,7 @@ async function open(
   const { createLinkArm } = require('../azure/dag') as typeof import('../azure/dag');
   const { SqlSession, sqlServerPort, managedInstanceSqlPort } =
     require('../sql/client') as typeof import('../sql/client');
-  const arm = createLinkArm({
+  const linkArm = createLinkArm({
     managedInstanceId: i.managedInstanceId,
     linkName: i.linkName,
     armEndpoint: i.armEndpoint,
@@ -67,6 +68,18 @@ async function open(
     clock: op.clock,
     log: op.say,
   });
+  // The instance (tier, update policy) does not change during an operation: read it once (issue 9).
+  let instance: ReturnType<typeof linkArm.getInstance> | undefined;
+  const arm = {
+    ...linkArm,
+    getInstance: () => {
+      instance ??= linkArm.getInstance().catch((e: unknown) => {
+        instance = undefined;
+        throw e;
+      });
+      return instance;
+    },
+  };
   let sqlSession: Session | undefined;
   try {
     const session = { clock: op.clock, budgetMs: i.operationDeadlineInMs };
@@ -97,8 +110,12 @@ function createPlan(i: LinkInputs): Step[] {
 function extraFrom(olds: Props): Extra {
   const e: Extra = {};
   if (typeof olds.cutoverAt === 'string') e.cutoverAt = olds.cutoverAt;
+  if (typeof olds.managedInstanceCutoverAt === 'string')
+    e.managedInstanceCutoverAt = olds.managedInstanceCutoverAt;
   if (olds.failoverRouteUsed === 'breakLink' || olds.failoverRouteUsed === 'tsqlFailover')
     e.route = olds.failoverRouteUsed;
+  if (typeof olds.failoverRouteReason === 'string') e.routeReason = olds.failoverRouteReason;
+  if (typeof olds.linkRemovedAtFailover === 'boolean') e.linkRemoved = olds.linkRemovedAtFailover;
   if (typeof olds.forcedFailover === 'boolean') e.forced = olds.forcedFailover;
   if (olds.finalLsns && typeof olds.finalLsns === 'object')
     e.finalLsns = olds.finalLsns as Record<string, string | null>;
@@ -112,7 +129,7 @@ function extraFrom(olds: Props): Extra {
 /** Outputs: what is there now, plus the secret connections under their own (secret) names for delete. */
 async function outputs(i: ReadyLink, ctx: LinkContext, extra: Extra, news: Props): Promise<Props> {
   const o = await observeLink(i, ctx);
-  const bc = /business ?critical/i.test((await ctx.arm.getInstance()).tier ?? '');
+  const bc = isBusinessCritical(await ctx.arm.getInstance());
   let samples: LsnSample[] = [];
   try {
     samples = await sampleLsns(i, ctx, bc);
@@ -131,14 +148,16 @@ async function outputs(i: ReadyLink, ctx: LinkContext, extra: Extra, news: Props
 async function converge(i: ReadyLink, ctx: LinkContext, extra: Extra): Promise<Extra> {
   if (extra.cutoverAt) {
     if (i.cleanupAfterCutover && !extra.cleanupAt)
-      return { ...extra, ...(await cleanupAfterCutover(i, ctx)) };
+      return { ...extra, ...(await cleanupAfterCutover(i, ctx, extra.managedInstanceCutoverAt)) };
     ctx.log('cutover already done: nothing to change on the link');
     return extra;
   }
   if (i.cutover) {
     const result = await cutover(i, ctx, extra);
     const next = { ...extra, ...result };
-    return i.cleanupAfterCutover ? { ...next, ...(await cleanupAfterCutover(i, ctx)) } : next;
+    return i.cleanupAfterCutover
+      ? { ...next, ...(await cleanupAfterCutover(i, ctx, next.managedInstanceCutoverAt)) }
+      : next;
   }
   await ensureMode(i, ctx, i.replicationMode ?? 'Async');
   return extra;

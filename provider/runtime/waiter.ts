@@ -21,6 +21,8 @@ export interface WaitOptions<T> {
   intervalMs: number;
   /** Upper bound of the backoff when the state does not change between polls (default: intervalMs). */
   maxIntervalMs?: number;
+  /** When the next poll is due after this state (replaces the backoff; e.g. the end of a stability window). */
+  nextIntervalMs?: (state: T) => number;
   /** Progress sink; one concise line per change of the described state, and a heartbeat otherwise. */
   progress?: (line: string) => void;
   /** Heartbeat: repeat an unchanged progress line at most this often (default 60 s). */
@@ -69,7 +71,11 @@ export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
       );
       lastPrinted = now;
     }
-    interval = text === lastText ? Math.min(maxInterval, Math.ceil(interval * 1.5)) : options.intervalMs;
+    interval = options.nextIntervalMs
+      ? options.nextIntervalMs(state)
+      : text === lastText
+        ? Math.min(maxInterval, Math.ceil(interval * 1.5))
+        : options.intervalMs;
     lastText = text;
     if (now >= deadline) {
       throw new TimeoutError(options.what, formatDuration(now - started), text, options.hint);

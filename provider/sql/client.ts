@@ -169,6 +169,7 @@ export function fromSqlError(e: unknown, doing: string): MigrationError {
 }
 
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+const bit = (v: unknown) => (v === null || v === undefined ? undefined : v === true || v === 1);
 
 export function sqlServerPort(session: SqlSession): SqlServerPort {
   const port: SqlServerPort = {
@@ -202,26 +203,34 @@ export function sqlServerPort(session: SqlSession): SqlServerPort {
         opts,
       );
     },
-    async lsns(dag, database, opts) {
-      const rows = await session.query(
-        S.sqlServerLsns,
-        { dag, db: database },
-        `reading the LSNs of ${database}`,
-        opts,
-      );
-      const r = rows[0];
-      if (!r) return undefined;
-      return {
+    async lsns(dag, opts) {
+      const rows = await session.query(S.sqlServerLsns, { dag }, `reading the LSNs of ${dag}`, opts);
+      return rows.map((r) => ({
+        database: String(r.database_name),
+        isLocal: bit(r.is_local) === true,
+        syncState: str(r.synchronization_state_desc),
+        connectedState: str(r.connected_state_desc),
         endOfLog: parseLsn(r.end_of_log_lsn),
         hardened: parseLsn(r.last_hardened_lsn),
-        syncState: str(r.synchronization_state_desc),
-      };
+      }));
     },
     async failover(dag, opts) {
       // In place once SQL Server is no longer primary of the link (its replica SECONDARY or RESOLVING).
       await session.change(
         S.failoverDag(dag),
         `failing over ${dag}`,
+        async (o) => {
+          const rows = await port.dagReplicas(dag, o);
+          return rows.length > 0 && !rows.some((r) => r.role?.toUpperCase() === 'PRIMARY');
+        },
+        opts,
+      );
+    },
+    async setDagRoleSecondary(dag, opts) {
+      // In place once SQL Server no longer reports itself primary of the link.
+      await session.change(
+        S.setDagRoleSecondary(dag),
+        `setting SQL Server secondary in ${dag}`,
         async (o) => {
           const rows = await port.dagReplicas(dag, o);
           return rows.length > 0 && !rows.some((r) => r.role?.toUpperCase() === 'PRIMARY');
@@ -263,20 +272,19 @@ export function sqlServerPort(session: SqlSession): SqlServerPort {
 
 export function managedInstanceSqlPort(session: SqlSession): ManagedInstanceSqlPort {
   return {
-    async lsns(database, businessCritical, opts) {
+    async lsns(businessCritical, opts) {
       const rows = await session.query(
         S.managedInstanceLsns(businessCritical),
-        { db: database },
-        `reading the LSNs of ${database}`,
+        {},
+        'reading the LSNs of the replicated databases',
         opts,
       );
       return rows.map((r) => ({
+        database: String(r.database_name),
+        primary: bit(r.is_primary_replica),
+        syncState: str(r.synchronization_state_desc),
         hardened: parseLsn(r.last_hardened_lsn),
         endOfLog: parseLsn(r.end_of_log_lsn),
-        primary:
-          r.is_primary_replica === undefined
-            ? undefined
-            : r.is_primary_replica === true || r.is_primary_replica === 1,
       }));
     },
     async databaseState(database, opts) {
@@ -290,10 +298,16 @@ export function managedInstanceSqlPort(session: SqlSession): ManagedInstanceSqlP
         ? { state: String(r.state_desc), readOnly: r.is_read_only === true || r.is_read_only === 1 }
         : undefined;
     },
-    async firstFullBackup(database, opts) {
+    async utcNow(opts) {
+      const [r] = await session.query(S.utcNow, {}, 'reading the clock of the managed instance', opts);
+      return String(r?.utc_now ?? '');
+    },
+    async firstFullBackup(database, sinceUtc, opts) {
+      // CONVERT(datetime2, @since, 126) takes yyyy-mm-ddThh:mi:ss.fff… without a zone designator.
+      const since = sinceUtc.replace(/Z$/, '');
       const [r] = await session.query(
         S.firstFullBackupOnMi,
-        { db: database },
+        { db: database, since },
         `reading the backups of ${database}`,
         opts,
       );

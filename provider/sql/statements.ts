@@ -37,28 +37,47 @@ MODIFY AVAILABILITY GROUP ON
   ${quoteLiteral(miAg)} WITH (AVAILABILITY_MODE = ${mode});`;
 }
 
-/** LSN gate, SQL Server side (the primary). Params: @db, @dag. LSNs as varchar: numeric(25,0) loses digits in JS. */
-export const sqlServerLsns = `SELECT ag.name AS ag_name, db.name AS database_name, drs.synchronization_state_desc,
+/**
+ * LSN gate, SQL Server side (the primary): every database of the link in one query (issue 9). Each database
+ * has its own row (is_local = 1: SQL Server's LSNs) and, on the primary, a row for the managed instance's
+ * replica (is_local = 0: what SQL Server knows of it), in no guaranteed order (sys.dm_hadr_database_replica_states
+ * docs): rows are picked by is_local, never by position. Params: @dag. LSNs as varchar: numeric(25,0) loses
+ * digits in JS.
+ */
+export const sqlServerLsns = `SELECT ag.name AS ag_name, db.name AS database_name, drs.is_local, drs.is_primary_replica,
+  drs.synchronization_state_desc, ars.connected_state_desc,
   CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
   CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
 FROM sys.dm_hadr_database_replica_states drs
 JOIN sys.databases db ON db.database_id = drs.database_id
 JOIN sys.availability_groups ag ON drs.group_id = ag.group_id
-WHERE ag.is_distributed = 1 AND ag.name = @dag AND db.name = @db`;
+LEFT JOIN sys.dm_hadr_availability_replica_states ars ON ars.replica_id = drs.replica_id
+WHERE ag.is_distributed = 1 AND ag.name = @dag`;
 
-/** LSN gate, managed instance side. Business Critical: only the primary replica's row counts. Params: @db. */
+/**
+ * LSN gate, managed instance side: the local row of every replicated database in one query. Business
+ * Critical: only the primary replica's row counts (the failover guide's `is_primary_replica = 1`).
+ */
 export function managedInstanceLsns(businessCritical: boolean): string {
-  return `SELECT db.name AS database_name, drs.synchronization_state_desc, drs.is_primary_replica,
+  return `SELECT db.name AS database_name, drs.is_local, drs.is_primary_replica, drs.synchronization_state_desc,
   CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
   CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
 FROM sys.dm_hadr_database_replica_states drs
 JOIN sys.databases db ON db.database_id = drs.database_id
-WHERE db.name = @db${businessCritical ? ' AND drs.is_primary_replica = 1' : ''}`;
+WHERE drs.is_local = 1${businessCritical ? ' AND drs.is_primary_replica = 1' : ''}`;
 }
 
 /** Planned failover of the link from SQL Server (SQL Server 2022 CU13+ only), run on the primary. */
 export function failoverDag(dag: string): string {
   return `ALTER AVAILABILITY GROUP ${quoteIdentifier(dag)} FAILOVER;`;
+}
+
+/**
+ * Ends the split brain after a forced failover to the managed instance: SQL Server takes the secondary role
+ * and stops accepting writes (failover guide, "Inconsistent state after forced failover").
+ */
+export function setDagRoleSecondary(dag: string): string {
+  return `ALTER AVAILABILITY GROUP ${quoteIdentifier(dag)} SET (ROLE = SECONDARY);`;
 }
 
 /** Database state on either side. Params: @db. */
@@ -86,8 +105,20 @@ export function dropAvailabilityGroup(name: string): string {
   return `DROP AVAILABILITY GROUP ${quoteIdentifier(name)};`;
 }
 
-/** First full backup of the database taken by the managed instance. Params: @db. */
-export const firstFullBackupOnMi = `SELECT TOP (1) backup_finish_date
-FROM msdb.dbo.backupset
-WHERE database_name = @db AND type = 'D'
-ORDER BY backup_finish_date ASC`;
+/** The managed instance's own UTC clock, in the form @since takes (yyyy-mm-ddThh:mi:ss.fffffff). */
+export const utcNow = `SELECT CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now`;
+
+/**
+ * The managed instance's first full backup of this database after the cutover: not copy-only, of the
+ * database that exists now (its database_guid: an older database of the same name leaves history), started at
+ * or after @since. msdb dates are the instance's local time (its time zone), so @since (UTC,
+ * yyyy-mm-ddThh:mi:ss.fff) is shifted by the instance's own offset. Params: @db, @since.
+ */
+export const firstFullBackupOnMi = `SELECT TOP (1) bs.backup_start_date, bs.backup_finish_date
+FROM msdb.dbo.backupset bs
+WHERE bs.database_name = @db AND bs.type = 'D' AND bs.is_copy_only = 0
+  AND bs.database_guid = (SELECT rs.database_guid FROM sys.database_recovery_status rs
+                           WHERE rs.database_id = DB_ID(@db))
+  AND bs.backup_start_date >= DATEADD(minute, DATEDIFF(minute, SYSUTCDATETIME(), SYSDATETIME()),
+                                      CONVERT(datetime2, @since, 126))
+ORDER BY bs.backup_finish_date ASC`;

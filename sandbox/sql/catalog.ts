@@ -3,8 +3,8 @@
  * statement that drifts from these shapes fails loudly), and how each is answered from the link world with
  * the column names and types SQL Server returns.
  */
-import type { Column, QueryResult } from '../tds/types';
-import type { AvailabilityMode, LinkWorld, Side } from '../world/link';
+import { type Column, type QueryResult, SqlError } from '../tds/types';
+import type { AvailabilityMode, LinkWorld, LsnRow, Side } from '../world/link';
 import { compilePattern, type Match, type Pattern, SqlSyntaxError } from './normalize';
 
 export interface StatementContext {
@@ -56,7 +56,49 @@ function statement(
   return { name, pattern: compilePattern(text), params, changes, run };
 }
 
+const lsnColumns = [col.lsn('end_of_log_lsn'), col.lsn('last_hardened_lsn')];
+const lsns = (r: LsnRow) => [lsnText(r.endOfLogLsn), lsnText(r.lastHardenedLsn)];
+
+/**
+ * The managed instance's gate reading, every linked database in one query (issue 9): the local rows only
+ * (is_local = 1); Business Critical adds the failover guide's `is_primary_replica = 1`. Rows come in no
+ * guaranteed order (the world permutes them from read to read).
+ */
 function managedInstanceLsns(name: string, primaryOnly: boolean): Statement {
+  return statement(
+    name,
+    `SELECT db.name AS database_name, drs.is_local, drs.is_primary_replica, drs.synchronization_state_desc,
+       CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
+       CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+     ${LSN_FROM_DRS}
+     WHERE drs.is_local = 1${primaryOnly ? ' AND drs.is_primary_replica = 1' : ''}`,
+    [],
+    ({ world, side }) => ({
+      resultSets: [
+        {
+          columns: [
+            col.sysname('database_name'),
+            col.bit('is_local'),
+            col.bit('is_primary_replica'),
+            col.desc('synchronization_state_desc'),
+            ...lsnColumns,
+          ],
+          rows: world
+            .lsnRows(side)
+            .filter((r) => r.isLocal && (!primaryOnly || r.isPrimaryReplica))
+            .map((r) => [r.databaseName, r.isLocal, r.isPrimaryReplica, r.synchronizationState, ...lsns(r)]),
+        },
+      ],
+    }),
+  );
+}
+
+/**
+ * The failover guide's per-database queries, as a person runs them (the runbook). They return every row of
+ * the database, local and remote, in no guaranteed order (managed-instance-link-failover-how-to.md, "Check
+ * LSN values"; sys.dm_hadr_database_replica_states docs).
+ */
+function runbookManagedInstanceLsns(name: string, primaryOnly: boolean): Statement {
   return statement(
     name,
     `SELECT db.name AS database_name, drs.synchronization_state_desc, drs.is_primary_replica,
@@ -72,22 +114,24 @@ function managedInstanceLsns(name: string, primaryOnly: boolean): Statement {
             col.sysname('database_name'),
             col.desc('synchronization_state_desc'),
             col.bit('is_primary_replica'),
-            col.lsn('end_of_log_lsn'),
-            col.lsn('last_hardened_lsn'),
+            ...lsnColumns,
           ],
-          rows: (params.db === null ? [] : world.lsnRows(side, params.db))
+          rows: (params.db === null ? [] : world.lsnRows(side, { db: params.db }))
             .filter((r) => !primaryOnly || r.isPrimaryReplica)
-            .map((r) => [
-              r.databaseName,
-              r.synchronizationState,
-              r.isPrimaryReplica,
-              lsnText(r.endOfLogLsn),
-              lsnText(r.lastHardenedLsn),
-            ]),
+            .map((r) => [r.databaseName, r.synchronizationState, r.isPrimaryReplica, ...lsns(r)]),
         },
       ],
     }),
   );
+}
+
+/** CONVERT(datetime2, @x, 126): yyyy-mm-ddThh:mi:ss[.fff…], else error 241 as SQL Server raises it. */
+function datetime126(value: string | null): number {
+  const m =
+    value === null ? null : /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,7})?$/.exec(value);
+  if (!m)
+    throw new SqlError(241, 'Conversion failed when converting date and/or time from character string.');
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], Math.floor(Number(m[7] ?? 0) * 1000));
 }
 
 /** Every statement shape, in the order they are tried. */
@@ -177,6 +221,42 @@ export const STATEMENTS: Statement[] = [
   ),
   statement(
     'sqlServerLsns',
+    `SELECT ag.name AS ag_name, db.name AS database_name, drs.is_local, drs.is_primary_replica,
+       drs.synchronization_state_desc, ars.connected_state_desc,
+       CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
+       CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+     ${LSN_FROM_DRS}
+     JOIN sys.availability_groups ag ON drs.group_id = ag.group_id
+     LEFT JOIN sys.dm_hadr_availability_replica_states ars ON ars.replica_id = drs.replica_id
+     WHERE ag.is_distributed = 1 AND ag.name = @dag`,
+    ['dag'],
+    ({ world, side, params }) => ({
+      resultSets: [
+        {
+          columns: [
+            col.sysname('ag_name'),
+            col.sysname('database_name'),
+            col.bit('is_local'),
+            col.bit('is_primary_replica'),
+            col.desc('synchronization_state_desc'),
+            col.desc('connected_state_desc'),
+            ...lsnColumns,
+          ],
+          rows: (params.dag === null ? [] : world.lsnRows(side, { dag: params.dag })).map((r) => [
+            r.agName,
+            r.databaseName,
+            r.isLocal,
+            r.isPrimaryReplica,
+            r.synchronizationState,
+            r.connectedState,
+            ...lsns(r),
+          ]),
+        },
+      ],
+    }),
+  ),
+  statement(
+    'runbookSqlServerLsns',
     `SELECT ag.name AS ag_name, db.name AS database_name, drs.synchronization_state_desc,
        CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
        CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
@@ -191,25 +271,20 @@ export const STATEMENTS: Statement[] = [
             col.sysname('ag_name'),
             col.sysname('database_name'),
             col.desc('synchronization_state_desc'),
-            col.lsn('end_of_log_lsn'),
-            col.lsn('last_hardened_lsn'),
+            ...lsnColumns,
           ],
           rows: (params.db === null || params.dag === null
             ? []
-            : world.lsnRows(side, params.db, params.dag)
-          ).map((r) => [
-            r.agName,
-            r.databaseName,
-            r.synchronizationState,
-            lsnText(r.endOfLogLsn),
-            lsnText(r.lastHardenedLsn),
-          ]),
+            : world.lsnRows(side, { dag: params.dag, db: params.db })
+          ).map((r) => [r.agName, r.databaseName, r.synchronizationState, ...lsns(r)]),
         },
       ],
     }),
   ),
   managedInstanceLsns('managedInstanceLsns', false),
   managedInstanceLsns('managedInstanceLsnsBusinessCritical', true),
+  runbookManagedInstanceLsns('runbookManagedInstanceLsns', false),
+  runbookManagedInstanceLsns('runbookManagedInstanceLsnsBusinessCritical', true),
   statement(
     'failoverDag',
     'ALTER AVAILABILITY GROUP [] FAILOVER',
@@ -226,6 +301,17 @@ export const STATEMENTS: Statement[] = [
     [],
     ({ world, side, match }) => {
       world.tsqlForceFailover(side, match.values[0]);
+      return done();
+    },
+    true,
+  ),
+  // Ends a split brain after a forced failover (failover guide, "Inconsistent state after forced failover").
+  statement(
+    'setDagRoleSecondary',
+    'ALTER AVAILABILITY GROUP [] SET (ROLE = SECONDARY)',
+    [],
+    ({ world, side, match }) => {
+      world.tsqlSetRoleSecondary(side, match.values[0]);
       return done();
     },
     true,
@@ -323,22 +409,72 @@ export const STATEMENTS: Statement[] = [
   ),
   statement(
     'firstFullBackupOnMi',
+    `SELECT TOP (1) bs.backup_start_date, bs.backup_finish_date
+     FROM msdb.dbo.backupset bs
+     WHERE bs.database_name = @db AND bs.type = 'D' AND bs.is_copy_only = 0
+       AND bs.database_guid = (SELECT rs.database_guid FROM sys.database_recovery_status rs
+                                WHERE rs.database_id = DB_ID(@db))
+       AND bs.backup_start_date >= DATEADD(minute, DATEDIFF(minute, SYSUTCDATETIME(), SYSDATETIME()),
+                                           CONVERT(datetime2, @since, 126))
+     ORDER BY bs.backup_finish_date ASC`,
+    ['db', 'since'],
+    ({ world, side, params }) => {
+      // msdb dates are the instance's local time (its time zone); the statement shifts @since (UTC) likewise.
+      const offset = world.utcOffsetMinutesOf(side) * 60_000;
+      const since = datetime126(params.since) + offset;
+      const guid = params.db === null ? undefined : world.databaseGuid(side, params.db);
+      const local = (d: Date) => new Date(d.getTime() + offset);
+      return {
+        resultSets: [
+          {
+            columns: [col.datetime('backup_start_date'), col.datetime('backup_finish_date')],
+            rows: (params.db === null ? [] : world.backups(side, params.db))
+              .filter(
+                (b) =>
+                  b.type === 'D' &&
+                  !b.isCopyOnly &&
+                  guid !== undefined &&
+                  b.databaseGuid === guid &&
+                  local(b.backupStartDate).getTime() >= since,
+              )
+              .slice(0, 1)
+              .map((b) => [local(b.backupStartDate), local(b.backupFinishDate)]),
+          },
+        ],
+      };
+    },
+  ),
+  statement('utcNow', 'SELECT CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now', [], ({ world }) => ({
+    resultSets: [
+      {
+        columns: [{ name: 'utc_now', type: 'varchar', length: 27 }],
+        // style 126 of a datetime2(7): yyyy-mm-ddThh:mi:ss.fffffff, no zone designator.
+        rows: [[`${new Date(world.clock.now()).toISOString().replace(/Z$/, '')}0000`]],
+      },
+    ],
+  })),
+  // A plain msdb query (any full backup of that name, oldest first): what a person might run.
+  statement(
+    'plainFirstFullBackup',
     `SELECT TOP (1) backup_finish_date
      FROM msdb.dbo.backupset
      WHERE database_name = @db AND type = 'D'
      ORDER BY backup_finish_date ASC`,
     ['db'],
-    ({ world, side, params }) => ({
-      resultSets: [
-        {
-          columns: [col.datetime('backup_finish_date')],
-          rows: (params.db === null ? [] : world.backups(side, params.db))
-            .filter((b) => b.type === 'D')
-            .slice(0, 1)
-            .map((b) => [b.backupFinishDate]),
-        },
-      ],
-    }),
+    ({ world, side, params }) => {
+      const offset = world.utcOffsetMinutesOf(side) * 60_000;
+      return {
+        resultSets: [
+          {
+            columns: [col.datetime('backup_finish_date')],
+            rows: (params.db === null ? [] : world.backups(side, params.db))
+              .filter((b) => b.type === 'D')
+              .slice(0, 1)
+              .map((b) => [new Date(b.backupFinishDate.getTime() + offset)]),
+          },
+        ],
+      };
+    },
   ),
 ];
 
@@ -351,4 +487,5 @@ export const KNOWN_OBJECTS = new Set([
   'sys.databases',
   'sys.availability_databases_cluster',
   'msdb.dbo.backupset',
+  'sys.database_recovery_status',
 ]);

@@ -8,6 +8,9 @@ import type { Lsn } from './lsn';
 
 export type ManagedInstanceTier = 'GeneralPurpose' | 'BusinessCritical';
 
+/** The update policy (`properties.databaseFormat`, REST spec 2025-01-01 ManagedInstances.json). */
+export type ManagedInstanceDatabaseFormat = 'AlwaysUpToDate' | 'SQLServer2022' | 'SQLServer2025';
+
 /** The managed database `status` enum of Microsoft.Sql. */
 export type ManagedDatabaseStatus =
   | 'Online'
@@ -68,6 +71,8 @@ export interface ManagedInstance {
   administratorLogin: string;
   dnsZone: string;
   tags: Record<string, string>;
+  /** Update policy; absent means the default, SQL Server 2022 (update-policy.md). */
+  databaseFormat?: ManagedInstanceDatabaseFormat;
   databases: Map<string, ManagedDatabase>;
 }
 

@@ -28,53 +28,29 @@ export interface DagResource {
 
 const iso = (d: Date | null) => (d === null ? undefined : d.toISOString().replace('.000Z', 'Z'));
 
-/** Renders the link resource for `apiVersion`; `id` is the resource id (the request path). */
+/** true from the api-version whose answers carry `linkMode` (link-multi-database-update, 2025-08-01-preview). */
+function carriesLinkMode(apiVersion: string): boolean {
+  return apiVersion.slice(0, 10) >= '2025-08-01';
+}
+
+/**
+ * Renders the link resource for `apiVersion`; `id` is the resource id (the request path). New-model fields as
+ * recorded (link-errors seq 15, link-mgmt seq 5, link-multi-database-update seq 10/19): `lastReceivedLsn` while
+ * the instance is secondary, `lastSentLsn` while primary, `lastBackupLsn` once there is a backup, lag seconds
+ * that can be -1. Right after a create the answer is sparse (recordings README): no databases, endpoint, roles
+ * or modes.
+ */
 export function renderDag(view: LinkResourceView, id: string, apiVersion: string): DagResource {
   const first = view.databases[0];
-  const properties: Record<string, unknown> = usesNewDagModel(apiVersion)
+  const secondary = view.instanceLinkRole === 'Secondary';
+  const sparse = {
+    distributedAvailabilityGroupName: view.name,
+    distributedAvailabilityGroupId: view.id,
+    partnerAvailabilityGroupName: view.partnerAvailabilityGroupName,
+    instanceAvailabilityGroupName: view.instanceAvailabilityGroupName,
+  };
+  const properties: Record<string, unknown> = !usesNewDagModel(apiVersion)
     ? {
-        distributedAvailabilityGroupName: view.name,
-        distributedAvailabilityGroupId: view.id,
-        replicationMode: view.replicationMode,
-        partnerLinkRole: view.partnerLinkRole,
-        partnerAvailabilityGroupName: view.partnerAvailabilityGroupName,
-        partnerEndpoint: view.partnerEndpoint,
-        instanceLinkRole: view.instanceLinkRole,
-        instanceAvailabilityGroupName: view.instanceAvailabilityGroupName,
-        failoverMode: view.failoverMode,
-        seedingMode: view.seedingMode,
-        databases: view.databases.map((db) => ({
-          databaseName: db.databaseName,
-          instanceReplicaId: db.instanceReplicaId,
-          partnerReplicaId: db.partnerReplicaId,
-          replicaState: db.replicaState,
-          seedingProgress: db.seedingProgress,
-          synchronizationHealth: db.synchronizationHealth,
-          connectedState: db.connectedState,
-          lastReceivedLsn: db.lastReceivedLsn.toString(),
-          lastReceivedTime: iso(db.lastHardenedTime),
-          ...(view.instanceLinkRole === 'Primary'
-            ? { lastSentLsn: db.lastSentLsn.toString(), lastSentTime: iso(db.lastHardenedTime) }
-            : {}),
-          lastCommitLsn: db.lastCommitLsn.toString(),
-          lastCommitTime: iso(db.lastHardenedTime),
-          lastHardenedLsn: db.lastHardenedLsn.toString(),
-          lastHardenedTime: iso(db.lastHardenedTime),
-          ...(db.lastBackupLsn === null
-            ? {}
-            : { lastBackupLsn: db.lastBackupLsn.toString(), lastBackupTime: iso(db.lastBackupTime) }),
-          ...(db.connectedState === 'DISCONNECTED'
-            ? { mostRecentLinkError: 'Connection to the partner replica was lost.' }
-            : {}),
-          partnerAuthCertValidity: {
-            certificateName: 'SqlServerLinkCert',
-            expiryDate: '2099-12-31T00:00:00Z',
-          },
-          instanceSendReplicationLagSeconds: view.instanceLinkRole === 'Primary' ? db.lagSeconds : 0,
-          instanceRedoReplicationLagSeconds: view.instanceLinkRole === 'Secondary' ? db.lagSeconds : 0,
-        })),
-      }
-    : {
         targetDatabase: first?.databaseName,
         sourceEndpoint: view.partnerEndpoint,
         primaryAvailabilityGroupName: view.partnerAvailabilityGroupName,
@@ -85,7 +61,49 @@ export function renderDag(view: LinkResourceView, id: string, apiVersion: string
         targetReplicaId: first?.instanceReplicaId,
         linkState: first?.replicaState,
         lastHardenedLsn: first?.lastHardenedLsn.toString(),
-      };
+      }
+    : view.sparse
+      ? sparse
+      : {
+          distributedAvailabilityGroupName: view.name,
+          distributedAvailabilityGroupId: view.id,
+          replicationMode: view.replicationMode,
+          partnerLinkRole: view.partnerLinkRole,
+          partnerAvailabilityGroupName: view.partnerAvailabilityGroupName,
+          partnerEndpoint: view.partnerEndpoint,
+          instanceLinkRole: view.instanceLinkRole,
+          instanceAvailabilityGroupName: view.instanceAvailabilityGroupName,
+          failoverMode: view.failoverMode,
+          seedingMode: view.seedingMode,
+          ...(carriesLinkMode(apiVersion) && view.linkMode ? { linkMode: view.linkMode } : {}),
+          databases: view.databases.map((db) => ({
+            databaseName: db.databaseName,
+            instanceReplicaId: db.instanceReplicaId,
+            partnerReplicaId: db.partnerReplicaId,
+            replicaState: db.replicaState,
+            synchronizationHealth: db.synchronizationHealth,
+            connectedState: db.connectedState,
+            ...(secondary
+              ? { lastReceivedLsn: db.lastReceivedLsn.toString(), lastReceivedTime: iso(db.lastHardenedTime) }
+              : { lastSentLsn: db.lastSentLsn.toString(), lastSentTime: iso(db.lastHardenedTime) }),
+            lastCommitLsn: db.lastCommitLsn.toString(),
+            lastCommitTime: iso(db.lastHardenedTime),
+            lastHardenedLsn: db.lastHardenedLsn.toString(),
+            lastHardenedTime: iso(db.lastHardenedTime),
+            ...(db.lastBackupLsn === null
+              ? {}
+              : { lastBackupLsn: db.lastBackupLsn.toString(), lastBackupTime: iso(db.lastBackupTime) }),
+            ...(db.replicaState === 'LinkSynchronizationError'
+              ? { mostRecentLinkError: 'Connection to the partner replica was lost.' }
+              : {}),
+            partnerAuthCertValidity: {
+              certificateName: 'SqlServerLinkCert',
+              expiryDate: '2099-12-31T00:00:00Z',
+            },
+            instanceSendReplicationLagSeconds: secondary ? 0 : db.lagSeconds,
+            instanceRedoReplicationLagSeconds: secondary ? db.lagSeconds : 0,
+          })),
+        };
   return { id, name: view.name, type: DAG_RESOURCE_TYPE, properties };
 }
 
@@ -168,7 +186,26 @@ export function parseDagPut(name: string, body: unknown, apiVersion: string): Cr
     replicationMode: parseReplicationMode(prop(p, 'replicationMode')),
     failoverMode: oneOf(str(p, 'failoverMode'), ['None', 'Manual'] as const, 'failoverMode'),
     seedingMode: oneOf(str(p, 'seedingMode'), ['Automatic', 'Manual'] as const, 'seedingMode'),
+    linkMode: str(p, 'linkMode'),
   };
+}
+
+/**
+ * Whether a PUT asks for the link as it exists (a repeated identical PUT answers 202 and its operation
+ * succeeds at once: link-errors seq 16–17). Fields the body omits are not compared.
+ */
+export function putMatches(spec: CreateLinkSpec, view: LinkResourceView): boolean {
+  const same = (a: string | undefined, b: string) => a === undefined || a.toLowerCase() === b.toLowerCase();
+  const dbs = (x: string[]) => JSON.stringify(x.map((d) => d.toLowerCase()).sort());
+  return (
+    same(spec.partnerAvailabilityGroupName, view.partnerAvailabilityGroupName) &&
+    same(spec.instanceAvailabilityGroupName, view.instanceAvailabilityGroupName) &&
+    dbs(spec.databases) === dbs(view.databases.map((d) => d.databaseName)) &&
+    same(spec.partnerEndpoint, view.partnerEndpoint) &&
+    same(spec.replicationMode, view.replicationMode) &&
+    same(spec.failoverMode, view.failoverMode) &&
+    same(spec.seedingMode, view.seedingMode)
+  );
 }
 
 /** Reads a PATCH body: only replicationMode changes (the rest of the model is create-only). */

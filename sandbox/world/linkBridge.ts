@@ -55,6 +55,7 @@ export function bridgeLinkToWorld(link: LinkWorld, world: World, mi: ManagedInst
   };
 
   link.subscribe(sync);
+  link.setUpdatePolicy(() => mi.databaseFormat ?? 'SQLServer2022');
   link.setExternalDatabases((side, name): DatabaseRow | undefined => {
     if (side !== 'managedInstance') return undefined;
     const db = mi.databases.get(name);

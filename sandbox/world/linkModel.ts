@@ -67,6 +67,18 @@ export const engineErrors = {
       `Availability group '${name}' is not a distributed availability group. MODIFY AVAILABILITY GROUP ON can ` +
         'only be used with a distributed availability group.',
     ),
+  /**
+   * Number and text chosen by the sandbox (no public source): a failover that keeps the link needs the
+   * managed instance's update policy to match the SQL Server version (update-policy.md, "Managed Instance
+   * link"); the stand-in refuses such a failover at the failover itself, the hardest place for the provider.
+   */
+  updatePolicyMismatch: (name: string, policy: string, version: string) =>
+    new EngineError(
+      41199,
+      `The distributed availability group '${name}' cannot fail over: the managed instance's update policy ` +
+        `'${policy}' does not match SQL Server ${version}. A failover that keeps the link needs the SQL Server ` +
+        '2022 update policy for SQL Server 2022 and the SQL Server 2025 update policy for SQL Server 2025.',
+    ),
   notSupported: (what: string) =>
     new EngineError(
       40517,
@@ -112,9 +124,13 @@ export class LogStream {
   }
 }
 
+/** A row of msdb.dbo.backupset. Dates are UTC here; the T-SQL layer shows them in the instance's local time. */
 export interface BackupRow {
   databaseName: string;
+  /** database_guid: a new value for every database created (or restored) under a name. */
+  databaseGuid: string;
   type: 'D' | 'I' | 'L';
+  isCopyOnly: boolean;
   backupStartDate: Date;
   backupFinishDate: Date;
   firstLsn: bigint;
@@ -130,6 +146,7 @@ export interface LinkEvent {
     | 'forced-failover'
     | 'link-removed'
     | 'ag-dropped'
+    | 'role-set'
     | 'replication-broken'
     | 'replication-restored'
     | 'first-full-backup';
@@ -150,7 +167,16 @@ export interface Credentials {
 export interface LinkWorldOptions {
   clock: SimClock;
   sqlServer?: { name?: string; version?: string; updateLevel?: string | null; engineEdition?: 2 | 3 };
-  managedInstance?: { name?: string; tier?: ServiceTier; secondaryReplicas?: number };
+  managedInstance?: {
+    name?: string;
+    tier?: ServiceTier;
+    secondaryReplicas?: number;
+    /**
+     * Minutes the instance's time zone (timezoneId) is ahead of UTC: msdb dates are local time. Default 0
+     * (UTC, the default time zone of a managed instance).
+     */
+    utcOffsetMinutes?: number;
+  };
   /** Simulated ms from "read-write" to the managed instance's first full backup. Default 5 min. */
   firstBackupDelayMs?: number;
   /** Simulated ms of automatic seeding once both sides of a link exist. Default 30 s. */
@@ -159,8 +185,20 @@ export interface LinkWorldOptions {
   armLagMs?: number;
   /** Business Critical: each local secondary replica trails the primary replica by this many LSN units. */
   bcSecondaryLsnOffset?: bigint;
-  /** Report NULL as last_hardened_lsn of an asynchronous primary (seen in the field). Default false. */
-  nullHardenedOnAsyncPrimary?: boolean;
+  /**
+   * How far SQL Server's view of the managed instance (the remote row of sys.dm_hadr_database_replica_states,
+   * fed by the secondary's progress messages) lags the managed instance itself, simulated ms. Default 500 (no
+   * source gives a figure: chosen so the witness is never ahead of the instance).
+   */
+  witnessLagMs?: number;
+  /** Row order of sys.dm_hadr_database_replica_states answers (see LinkWorld.shuffle). Default 'reversed'. */
+  dmvRowOrder?: 'reversed' | 'rotating';
+  /**
+   * The managed instance takes a full backup of a linked database while it is still a secondary, this many
+   * simulated ms after seeding (issue 7 point 11: "the managed instance also backs up while it is a
+   * secondary"; no doc gives the schedule: chosen hardest, before any cutover a test makes). Default 60 s.
+   */
+  secondaryFullBackupDelayMs?: number;
   /** Default LSN of new databases. Above 2^53 on purpose. */
   initialLsn?: bigint;
   credentials?: Partial<Credentials>;
@@ -187,6 +225,10 @@ export interface LinkSnapshot {
   onSqlServer: boolean;
   onManagedInstance: boolean;
   primary: Side;
+  /** SQL Server's own view of its role (PRIMARY while MI is primary too = split brain after a forced failover). */
+  sqlServerRole: ReplicaRole | null;
+  /** The managed instance's member name in SQL Server's DAG definition. */
+  sqlServerMember: string | null;
   connected: boolean;
   synchronousCommit: boolean;
   sqlServerModes: { sqlServerAg: AvailabilityMode; miAg: AvailabilityMode } | null;
@@ -224,11 +266,16 @@ export interface ReplicaRow {
   } | null;
 }
 
+/** A row of sys.dm_hadr_database_replica_states (joined to the replica's connected state). */
 export interface LsnRow {
   agName: string;
   databaseName: string;
+  /** 1 for the database of this instance, 0 for what this (primary) instance knows of a remote replica. */
+  isLocal: boolean;
   synchronizationState: string;
   isPrimaryReplica: boolean;
+  /** connected_state_desc of the row's replica (sys.dm_hadr_availability_replica_states). */
+  connectedState: 'CONNECTED' | 'DISCONNECTED' | null;
   endOfLogLsn: bigint | null;
   lastHardenedLsn: bigint | null;
 }
@@ -250,14 +297,17 @@ export interface LinkResourceView {
   replicationMode: ReplicationMode;
   failoverMode: 'None' | 'Manual';
   seedingMode: 'Automatic' | 'Manual';
+  linkMode?: string;
   instanceLinkRole: LinkRole;
   partnerLinkRole: LinkRole;
+  /** Right after a create the service answers a sparse GET (link-* recordings README): no databases, modes. */
+  sparse: boolean;
   databases: Array<{
     databaseName: string;
     instanceReplicaId: string;
     partnerReplicaId: string;
-    replicaState: 'Seeding' | 'Catchup';
-    seedingProgress: string;
+    /** Recorded values (link-*.jsonl README): InitiatingLink, LinkSynchronizing, LinkSynchronizationError. */
+    replicaState: 'InitiatingLink' | 'LinkSynchronizing' | 'LinkSynchronizationError';
     synchronizationHealth: 'HEALTHY' | 'PARTIALLY_HEALTHY' | 'NOT_HEALTHY';
     connectedState: 'CONNECTED' | 'DISCONNECTED';
     /** Hardened on the secondary side, as ARM last saw it (lags the engine by armLagMs). */
@@ -268,6 +318,7 @@ export interface LinkResourceView {
     lastSentLsn: bigint;
     lastBackupLsn: bigint | null;
     lastBackupTime: Date | null;
+    /** Seconds; -1 when the service cannot tell (recorded: link-multi-database-update seq 19). */
     lagSeconds: number;
   }>;
 }
@@ -281,6 +332,9 @@ export interface CreateLinkSpec {
   replicationMode?: ReplicationMode;
   failoverMode?: 'None' | 'Manual';
   seedingMode?: 'Automatic' | 'Manual';
+  linkMode?: string;
+  /** Simulated ms the resource answers sparse GETs after the create (ARM PUT only). */
+  sparseForMs?: number;
 }
 
 /** Deterministic uuid-shaped id derived from a string (stable across runs, unlike randomUUID). */
@@ -293,6 +347,14 @@ export function stableUuid(seed: string): string {
 export function supportsTsqlLinkFailover(version: string): boolean {
   const [major, , build] = version.split('.').map((p) => Number.parseInt(p, 10));
   return major > 16 || (major === 16 && build >= SQL2022_CU13_BUILD);
+}
+
+/** Whether the managed instance's update policy lets `version` fail the link over and keep it. */
+export function updatePolicyMatches(version: string, policy: string): boolean {
+  const major = Number.parseInt(version.split('.')[0] ?? '', 10);
+  if (major === 16) return policy.toLowerCase() === 'sqlserver2022';
+  if (major === 17) return policy.toLowerCase() === 'sqlserver2025';
+  return false;
 }
 
 /** ProductUpdateLevel of a build when none is configured: CU13 for its first build, RTM for RTM builds. */

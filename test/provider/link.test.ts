@@ -15,24 +15,36 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
   let n = 0;
 
   before(async () => {
-    rig = await startRig({ link: { firstBackupDelayMs: 5 * 60_000 } });
+    // The managed instance runs in UTC+2 (msdb dates are local time there). Its first full backup after a
+    // cutover comes when a test says so (takeFirstFullBackup), never on a timer the test would race.
+    rig = await startRig({
+      link: { firstBackupDelayMs: 24 * 3_600_000, managedInstance: { utcOffsetMinutes: 120 } },
+    });
     miId = managedInstanceId(rig.sandbox.instance);
   });
   after(async () => {
     await rig?.stop();
   });
 
-  /** A fresh link with its own AG and database, so each test starts from a clean runbook state. */
-  function freshLink() {
+  /**
+   * A fresh link with its own AG and database(s), so each test starts from a clean runbook state.
+   * `sqlServerMember`: the managed instance's member name in SQL Server's DAG (older links: the instance).
+   */
+  function freshLink(options: { databases?: number; sqlServerMember?: string } = {}) {
     n++;
     const names = { dag: `DAG_${n}`, ag: `AG_${n}`, miAg: `MI_AG_${n}`, db: `Orders${n}` };
+    const dbs = [
+      names.db,
+      ...Array.from({ length: (options.databases ?? 1) - 1 }, (_, k) => `Lines${n}_${k}`),
+    ];
     rig.sandbox.link.establishLink({
       name: names.dag,
       sqlServerAg: names.ag,
       miAg: names.miAg,
-      databases: [names.db],
+      databases: dbs,
+      sqlServerMember: options.sqlServerMember,
     });
-    return names;
+    return { ...names, dbs };
   }
 
   function conn(side: 'sqlServer' | 'managedInstance') {
@@ -58,7 +70,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
         managedInstanceId: miId,
         linkName: names.dag,
         sqlServerAvailabilityGroupName: names.ag,
-        databaseNames: [names.db],
+        databaseNames: names.dbs,
         sqlServer: conn('sqlServer'),
         managedInstanceSql: conn('managedInstance'),
         replicationMode: 'Async',
@@ -189,6 +201,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
           cutover: true,
           lsnDeadlineInMs: 1_500,
           allowDataLoss: true,
+          afterForcedFailover: 'setSqlServerSecondary',
         }),
       ]);
       rig.sandbox.link.restoreReplication();
@@ -235,6 +248,7 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     );
     await engine.kill();
     assert.notEqual(await destroy, 'finished');
+    rig.sandbox.link.takeFirstFullBackup(names.db);
     await engine.destroy();
     const drops = changes('sqlServer').filter((s) => s.startsWith('DROP'));
     assert.ok(drops.includes(`DROP AVAILABILITY GROUP [${names.dag}];`), drops.join('\n'));
@@ -304,12 +318,13 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     assert.ok(crash.fired());
     const [done] = await engine.up([declared]);
     assert.ok(done.outputs!.cutoverAt);
-    assert.equal(done.outputs!.instanceLinkRole, 'Primary');
+    assert.equal(done.outputs!.linkState, 'Removed', 'the resumed run still removes the link');
     assert.equal(changes('sqlServer').filter((s) => s.includes(`[${names.dag}] FAILOVER`)).length, 1);
   });
 
   it('a crash between the two DROPs converges on the next destroy', async () => {
     const { names, engine } = await cutOverForCleanup('crashdrop');
+    rig.sandbox.link.takeFirstFullBackup(names.db);
     const crash = crashAfter(engine, new RegExp(`^DROP AVAILABILITY GROUP \\[${names.dag}\\]`));
     assert.notEqual(await settle(engine.destroy()), 'finished');
     assert.ok(crash.fired());
@@ -349,6 +364,311 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
       mi.tier = 'GeneralPurpose';
       rig.sandbox.link.setTier('GeneralPurpose', 0);
     }
+  });
+
+  // ---------- issue 7: behave as the real service does ----------
+
+  it('point 7: a disconnected link with the tail of the log missing never passes the gate (SQL Server row by is_local)', async () => {
+    rig.sandbox.link.setVersion('15.0.4365.2', null);
+    try {
+      const names = freshLink();
+      const engine = rig.engine(`local-${n}`);
+      await engine.up([resource(names, { replicationMode: 'Sync' })]);
+      rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+      rig.sandbox.link.breakReplication();
+      rig.sandbox.link.stopWorkload({ database: names.db });
+      await assert.rejects(
+        engine.up([resource(names, { replicationMode: 'Sync', cutover: true, lsnDeadlineInMs: 2_000 })]),
+        (e: Error) => {
+          assert.match(e.message, /LsnGateNotPassed/);
+          assert.match(e.message, /DISCONNECTED|NOT SYNCHRONIZING/);
+          return true;
+        },
+      );
+      assert.equal(
+        rig.sandbox.arm.requests.count({ method: 'DELETE', pathPattern: new RegExp(`${names.dag}$`) }),
+        0,
+        'the link was not broken',
+      );
+    } finally {
+      rig.sandbox.link.restoreReplication();
+      rig.sandbox.link.setVersion('16.0.4125.3', 'CU13');
+    }
+  });
+
+  it('issue 9: reads all databases of the link in one query per side per reading', async () => {
+    const names = freshLink({ databases: 3 });
+    const engine = rig.engine(`onequery-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    const from = {
+      sql: rig.sandbox.sqlEndpoints.sqlServer.executed.length,
+      mi: rig.sandbox.sqlEndpoints.managedInstance.executed.length,
+    };
+    const [done] = await engine.up([resource(names, { replicationMode: 'Sync', cutover: true })]);
+    assert.ok(done.outputs!.cutoverAt);
+    const lsnReads = (side: 'sqlServer' | 'managedInstance', start: number) =>
+      rig.sandbox.sqlEndpoints[side].executed.slice(start).filter((e) => /last_hardened_lsn/.test(e.sql));
+    const sql = lsnReads('sqlServer', from.sql);
+    const mi = lsnReads('managedInstance', from.mi);
+    assert.ok(sql.length > 0);
+    assert.ok(
+      sql.every((e) => e.statement === 'sqlServerLsns' && !('db' in e.params)),
+      'one query for the DAG, no per-database parameter',
+    );
+    assert.ok(mi.every((e) => !('db' in e.params)));
+    assert.equal(sql.length, mi.length, 'one query per side per reading');
+    const dbs = done.outputs!.databases as { databaseName: string }[];
+    assert.deepEqual(dbs.map((d) => d.databaseName).sort(), [...names.dbs].sort());
+  });
+
+  it('point 12: the sync switch names the managed instance as SQL Server knows it (an older link names the instance)', async () => {
+    const names = freshLink({ sqlServerMember: rig.sandbox.instance.name });
+    const engine = rig.engine(`member-${n}`);
+    await engine.up([resource(names)]);
+    const [sync] = await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    assert.equal(sync.outputs!.sqlServerReplicationMode, 'SYNCHRONOUS_COMMIT');
+    const alter = changes('sqlServer').find(
+      (s) => s.includes(`[${names.dag}]`) && s.includes(' SYNCHRONOUS_COMMIT'),
+    );
+    assert.ok(alter?.includes(`N'${rig.sandbox.instance.name}'`), alter);
+  });
+
+  it('point 10: the cutover removes the link by default; keepLinkAfterFailover keeps it for failback (both shown in preview)', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`remove-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    await engine.preview([resource(names, { replicationMode: 'Sync', cutover: true })]);
+    assert.ok(
+      engine.lastLogs.some((l) => /remove the link .*ARM DELETE/.test(l) && /keepLinkAfterFailover/.test(l)),
+      engine.lastLogs.join('\n'),
+    );
+    const [done] = await engine.up([resource(names, { replicationMode: 'Sync', cutover: true })]);
+    assert.equal(done.outputs!.failoverRouteUsed, 'tsqlFailover');
+    assert.equal(done.outputs!.linkState, 'Removed');
+    assert.ok(!rig.sandbox.link.snapshot().links.some((l) => l.name === names.dag && l.onManagedInstance));
+
+    const kept = freshLink();
+    const engine2 = rig.engine(`keep-${n}`);
+    await engine2.up([resource(kept, { replicationMode: 'Sync', keepLinkAfterFailover: true })]);
+    await engine2.preview([
+      resource(kept, { replicationMode: 'Sync', cutover: true, keepLinkAfterFailover: true }),
+    ]);
+    assert.ok(
+      engine2.lastLogs.some((l) => /keep the link/.test(l)),
+      engine2.lastLogs.join('\n'),
+    );
+    const [k] = await engine2.up([
+      resource(kept, { replicationMode: 'Sync', cutover: true, keepLinkAfterFailover: true }),
+    ]);
+    assert.equal(k.outputs!.instanceLinkRole, 'Primary');
+    assert.equal(
+      rig.sandbox.arm.requests.count({ method: 'DELETE', pathPattern: new RegExp(`${kept.dag}$`) }),
+      0,
+    );
+  });
+
+  it('point 9: the route follows the update policy, decided before the sync switch (Always-up-to-date breaks the link)', async () => {
+    const mi = rig.sandbox.instance;
+    mi.databaseFormat = 'AlwaysUpToDate';
+    try {
+      const names = freshLink();
+      const engine = rig.engine(`policy-${n}`);
+      await engine.up([resource(names)]);
+      const before = changes('sqlServer').length;
+      const patches = rig.sandbox.arm.requests.count({
+        method: 'PATCH',
+        pathPattern: new RegExp(`${names.dag}$`),
+      });
+      await assert.rejects(
+        engine.up([
+          resource(names, { cutover: true, switchToSyncForCutover: true, failoverRoute: 'tsqlFailover' }),
+        ]),
+        (e: Error) =>
+          /FailoverRouteUnsupported/.test(e.message) && /update policy|AlwaysUpToDate/i.test(e.message),
+      );
+      assert.equal(changes('sqlServer').length, before, 'refused before the sync switch on SQL Server');
+      assert.equal(
+        rig.sandbox.arm.requests.count({ method: 'PATCH', pathPattern: new RegExp(`${names.dag}$`) }),
+        patches,
+        'refused before the sync switch on the managed instance',
+      );
+      const [done] = await engine.up([resource(names, { cutover: true, switchToSyncForCutover: true })]);
+      assert.equal(done.outputs!.failoverRouteUsed, 'breakLink');
+      assert.ok(!changes('sqlServer').some((s) => s.includes(`[${names.dag}] FAILOVER`)));
+      assert.ok(rig.logs.some((l) => /update policy/i.test(l) && l.includes(names.dag)));
+    } finally {
+      delete mi.databaseFormat;
+    }
+  });
+
+  it('point 9: SQL Server 2025 fails over by T-SQL only with the SQL Server 2025 update policy', async () => {
+    const mi = rig.sandbox.instance;
+    rig.sandbox.link.setVersion('17.0.1000.7', 'RTM');
+    mi.databaseFormat = 'SQLServer2025';
+    try {
+      const names = freshLink();
+      const engine = rig.engine(`sql2025-${n}`);
+      await engine.up([resource(names, { replicationMode: 'Sync' })]);
+      const [done] = await engine.up([resource(names, { replicationMode: 'Sync', cutover: true })]);
+      assert.equal(done.outputs!.failoverRouteUsed, 'tsqlFailover');
+      // The SQL Server 2022 policy does not fit SQL Server 2025: the link is broken instead.
+      mi.databaseFormat = 'SQLServer2022';
+      const other = freshLink();
+      const engine2 = rig.engine(`sql2025b-${n}`);
+      await engine2.up([resource(other, { replicationMode: 'Sync' })]);
+      const [broken] = await engine2.up([resource(other, { replicationMode: 'Sync', cutover: true })]);
+      assert.equal(broken.outputs!.failoverRouteUsed, 'breakLink');
+    } finally {
+      delete mi.databaseFormat;
+      rig.sandbox.link.setVersion('16.0.4125.3', 'CU13');
+    }
+  });
+
+  it('point 8: a forced failover needs afterForcedFailover; setSqlServerSecondary ends the split brain on SQL Server', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`split-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    const [refused] = await engine.preview([
+      resource(names, { replicationMode: 'Sync', cutover: true, allowDataLoss: true }),
+    ]);
+    assert.ok(
+      refused.failures.some((f) => f.property === 'afterForcedFailover'),
+      JSON.stringify(refused.failures),
+    );
+    const declared = resource(names, {
+      replicationMode: 'Sync',
+      cutover: true,
+      allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
+      lsnDeadlineInMs: 1_500,
+    });
+    await engine.preview([declared]);
+    assert.ok(
+      engine.lastLogs.some((l) => /SET \(ROLE = SECONDARY\)/.test(l)),
+      engine.lastLogs.join('\n'),
+    );
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    rig.sandbox.link.breakReplication();
+    try {
+      const [done] = await engine.up([declared]);
+      assert.equal(done.outputs!.forcedFailover, true);
+      assert.equal(done.outputs!.failoverRouteUsed, 'tsqlFailover');
+      assert.ok(
+        changes('sqlServer').includes(`ALTER AVAILABILITY GROUP [${names.dag}] SET (ROLE = SECONDARY);`),
+      );
+      const sqlDb = rig.sandbox.link.snapshot().sqlServer.databases.find((d) => d.name === names.db)!;
+      assert.equal(sqlDb.readOnly || sqlDb.state === 'RESTORING', true, 'SQL Server no longer takes writes');
+    } finally {
+      rig.sandbox.link.stopWorkload({ database: names.db });
+      rig.sandbox.link.restoreReplication();
+    }
+  });
+
+  it('issue 8: a crash right after the forced failover call resumes truthfully, without a second POST', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`crashforced-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    const declared = resource(names, {
+      replicationMode: 'Sync',
+      cutover: true,
+      allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
+      lsnDeadlineInMs: 1_500,
+    });
+    const post = { method: 'POST', pathPattern: new RegExp(`${names.dag}/failover$`) };
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    rig.sandbox.link.breakReplication();
+    try {
+      const run = settle(engine.up([declared]));
+      await until(
+        'the forced failover POST to be accepted',
+        () => rig.sandbox.arm.requests.count({ ...post, status: 202 }) === 1,
+      );
+      await engine.kill();
+      assert.notEqual(await run, 'finished');
+      // The service carries the operation out on its own time; the resumed run finds it done.
+      await until('the forced failover to take effect', () => {
+        rig.sandbox.world.runDue();
+        return rig.sandbox.link
+          .snapshot()
+          .links.some((l) => l.name === names.dag && l.primary === 'managedInstance');
+      });
+      const [done] = await engine.up([declared]);
+      assert.equal(
+        done.outputs!.forcedFailover,
+        true,
+        'still recorded as forced (SQL Server was still primary)',
+      );
+      assert.deepEqual(Object.keys(done.outputs!.finalLsns as object), [names.db]);
+      assert.equal(rig.sandbox.arm.requests.count(post), 1, 'no second ForcedAllowDataLoss');
+      assert.ok(
+        changes('sqlServer').includes(`ALTER AVAILABILITY GROUP [${names.dag}] SET (ROLE = SECONDARY);`),
+      );
+    } finally {
+      rig.sandbox.link.stopWorkload({ database: names.db });
+      rig.sandbox.link.restoreReplication();
+    }
+  });
+
+  it('point 13: a link DELETE whose link is already gone (OperationIdNotFound) counts as removed', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`gone-${n}`);
+    await engine.up([resource(names, { beforeCutoverDelete: 'breakLink' })]);
+    const fault = rig.sandbox.arm.faults.inject({
+      method: 'DELETE',
+      pathPattern: new RegExp(`${names.dag}$`),
+      kind: 'slow',
+      delayMs: 1_500,
+    });
+    const destroy = settle(engine.destroy());
+    // The DELETE arrived; someone removes the link before the service handles it.
+    await until('the DELETE to arrive', () => fault.hits === 1);
+    rig.sandbox.link.removeManagedInstanceLink(names.dag);
+    assert.equal(await destroy, 'finished');
+    assert.equal(engine.state().resources.length, 0);
+  });
+
+  it('point 11: cleanup waits for a full, not copy-only backup of this database started after the cutover', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`backup-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    // An older database of the same name left a full backup an hour ago (UTC+2: it reads as later than now).
+    rig.sandbox.link.addOlderDatabaseHistory(
+      'managedInstance',
+      names.db,
+      rig.sandbox.clock.now() - 3_600_000,
+    );
+    await engine.up([
+      resource(names, { replicationMode: 'Sync', cutover: true, cleanup: 'linkAndAvailabilityGroup' }),
+    ]);
+    const cutAt = rig.sandbox.clock.now();
+    const destroy = settle(engine.destroy());
+    await until('cleanup to wait for the first full backup', () =>
+      rig.logs.some((l) =>
+        l.includes(`waiting for the managed instance's first full backup of ${names.db}:`),
+      ),
+    );
+    // A copy-only backup after the cutover does not count either.
+    rig.sandbox.link.takeCopyOnlyBackup('managedInstance', names.db);
+    const reads = () =>
+      rig.sandbox.sqlEndpoints.managedInstance.executed.filter((e) => e.statement === 'firstFullBackupOnMi')
+        .length;
+    const seen = reads();
+    await until('another reading of the backups', () => reads() > seen);
+    assert.ok(
+      !changes('sqlServer').some((s) => s.includes(`DROP AVAILABILITY GROUP [${names.dag}]`)),
+      'nothing dropped on a copy-only backup',
+    );
+    rig.sandbox.link.takeFirstFullBackup(names.db);
+    assert.equal(await destroy, 'finished');
+    const drop = rig.sandbox.sqlEndpoints.sqlServer.executed.find(
+      (e) => e.sql === `DROP AVAILABILITY GROUP [${names.dag}];`,
+    )!;
+    const firstFull = rig.sandbox.link
+      .snapshot()
+      .managedInstance.databases.find((d) => d.name === names.db)!.firstFullBackupAt!;
+    assert.ok(firstFull > cutAt);
+    assert.ok(drop.at >= firstFull, 'the DAG was dropped only after the real first full backup');
   });
 
   it('no password appears in state, __provider, outputs, logs or errors', () => {

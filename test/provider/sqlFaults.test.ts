@@ -188,7 +188,8 @@ describe('DistributedAvailabilityGroupLink under SQL faults (provider host + san
     faults('sqlServer').inject({ kind: 'kill', statement: 'failoverDag', when: 'after' });
     const [done] = await engine.up([resource(names, { replicationMode: 'Sync', cutover: true })]);
     assert.ok(done.outputs!.cutoverAt);
-    assert.equal(done.outputs!.instanceLinkRole, 'Primary');
+    assert.equal(done.outputs!.failoverRouteUsed, 'tsqlFailover');
+    assert.equal(done.outputs!.linkState, 'Removed', 'the cutover removes the link after the failover');
     assert.deepEqual(changesOf(names, FAILOVER), { sent: 1, applied: 1 });
   });
 

@@ -1,20 +1,13 @@
 /**
- * The Managed Instance link in the sandbox: the pure link world, the T-SQL stand-ins driven by the real
- * mssql/tedious client over TLS, and the DAG ARM contract over https.
+ * The Managed Instance link in the sandbox: the pure link world and the T-SQL stand-ins driven by the real
+ * mssql/tedious client over TLS (the DAG ARM contract is in linkArm.test.ts).
  */
 import * as assert from 'node:assert/strict';
-import * as https from 'node:https';
-import { SqlManagementClient } from '@azure/arm-sql';
-import type { TokenCredential } from '@azure/core-auth';
 import * as sql from 'mssql';
 import * as statements from '../../provider/sql/statements';
-import { type Sandbox, startSandbox } from '../../sandbox';
-import { dagRoutes } from '../../sandbox/arm/routes/dag';
-import { ArmServer } from '../../sandbox/arm/server';
 import { type LinkSandbox, startLinkSandbox } from '../../sandbox/link';
 import { SimClock } from '../../sandbox/world/clock';
 import { ServiceError } from '../../sandbox/world/errors';
-import type { ManagedInstance } from '../../sandbox/world/instances';
 import {
   EngineError,
   LinkWorld,
@@ -22,8 +15,6 @@ import {
   supportsTsqlLinkFailover,
 } from '../../sandbox/world/link';
 import { parseDagPut, renderDag, usesNewDagModel } from '../../sandbox/world/linkArm';
-import { World } from '../../sandbox/world/world';
-import { armClient, whileAdvancing } from './helpers';
 
 const DAG = 'DAG_Sales';
 const SQL_AG = 'AG_Sales';
@@ -145,6 +136,29 @@ describe('link world (pure)', () => {
     assert.equal(world.dagReplicaRows('sqlServer', DAG)[1].state?.connected, 'DISCONNECTED');
   });
 
+  it('forced failover through ARM leaves SQL Server primary and writable until SET (ROLE = SECONDARY)', () => {
+    const { world, clock } = linkedWorld();
+    world.breakReplication();
+    world.setLsn({ database: DB, lsn: BIG_LSN + 40n });
+    world.armFailover(DAG, 'ForcedAllowDataLoss');
+    assert.equal(world.linkView(DAG).instanceLinkRole, 'Primary');
+    const sql = () => world.snapshot().links[0].sqlServerRole;
+    assert.equal(sql(), 'PRIMARY', 'split brain: both primary');
+    world.startWorkload({ database: DB, side: 'sqlServer', lsnPerSecond: 10 });
+    clock.advance(1_000);
+    assert.equal(dbOn(world, 'sqlServer').readOnly, false, 'SQL Server still accepts writes');
+    assert.equal(dbOn(world, 'sqlServer').endOfLogLsn, BIG_LSN + 50n);
+    assert.equal(dbOn(world, 'managedInstance').readOnly, false);
+    world.restoreReplication();
+    clock.advance(1_000);
+    assert.equal(dbOn(world, 'managedInstance').endOfLogLsn, BIG_LSN, 'diverged: nothing replicates');
+    world.tsqlSetRoleSecondary('sqlServer', DAG);
+    assert.equal(sql(), 'SECONDARY');
+    assert.equal(dbOn(world, 'sqlServer').readOnly, true, 'SQL Server stopped taking writes');
+    assert.equal(world.dagReplicaRows('sqlServer', DAG)[0].state?.role, 'SECONDARY');
+    assert.throws(() => world.tsqlSetRoleSecondary('managedInstance', DAG), engineError(40517));
+  });
+
   it('forced failover through ARM swaps roles and reports the data lost', () => {
     const { world } = linkedWorld();
     world.breakReplication();
@@ -172,14 +186,116 @@ describe('link world (pure)', () => {
 
   it('returns the local secondary replicas of a Business Critical instance with other LSNs', () => {
     const { world } = linkedWorld({ managedInstance: { tier: 'BusinessCritical', secondaryReplicas: 3 } });
-    const rows = world.lsnRows('managedInstance', DB);
+    const rows = world.lsnRows('managedInstance', { db: DB });
     assert.equal(rows.length, 4);
     assert.deepEqual(
-      rows.map((r) => r.isPrimaryReplica),
-      [false, false, false, true],
+      rows.map((r) => [r.isLocal, r.isPrimaryReplica]),
+      [
+        [false, false],
+        [false, false],
+        [false, false],
+        [true, true],
+      ],
+      'the primary replica last (reversed order)',
     );
     assert.equal(new Set(rows.map((r) => r.lastHardenedLsn)).size, 4);
     assert.equal(rows[3].lastHardenedLsn, BIG_LSN);
+  });
+
+  it("returns SQL Server's own row and its row for the managed instance, remote first, by default", () => {
+    const { world, clock } = linkedWorld();
+    switchToSync(world);
+    world.breakReplication();
+    world.setLsn({ database: DB, lsn: BIG_LSN + 9n });
+    clock.advance(1_000);
+    const [remote, local] = world.lsnRows('sqlServer', { dag: DAG });
+    assert.deepEqual([remote.isLocal, local.isLocal], [false, true], 'no guaranteed order: remote first');
+    assert.equal(local.endOfLogLsn, BIG_LSN + 9n, "SQL Server's own end of log");
+    assert.equal(local.lastHardenedLsn, null, 'NULL while the synchronous secondary is lost');
+    assert.equal(local.synchronizationState, 'SYNCHRONIZED', 'a primary shows SYNCHRONIZED');
+    assert.deepEqual(
+      [remote.lastHardenedLsn, remote.synchronizationState, remote.connectedState],
+      [BIG_LSN, 'NOT SYNCHRONIZING', 'DISCONNECTED'],
+      'what SQL Server knows of the managed instance',
+    );
+    const async = linkedWorld().world;
+    const [, asyncLocal] = async.lsnRows('sqlServer', { dag: DAG });
+    assert.equal(asyncLocal.lastHardenedLsn, null, 'NULL on an asynchronous primary (DMV docs)');
+    const rotating = linkedWorld({ dmvRowOrder: 'rotating' }).world;
+    const orders = new Set(
+      [0, 1, 2, 3].map(() =>
+        rotating
+          .lsnRows('sqlServer', { dag: DAG })
+          .map((r) => r.isLocal)
+          .join(),
+      ),
+    );
+    assert.equal(orders.size, 2, 'the order changes from read to read');
+  });
+
+  it('names the managed instance member as SQL Server defined it (older links: the instance itself)', () => {
+    const clock = new SimClock({ speed: 0 });
+    const world = new LinkWorld({ clock, managedInstance: { name: 'sqlmi-prod' } });
+    world.establishLink({
+      name: DAG,
+      sqlServerAg: SQL_AG,
+      miAg: 'AG_Sales_MI',
+      databases: [DB],
+      sqlServerMember: 'sqlmi-prod',
+    });
+    assert.deepEqual(
+      world.dagReplicaRows('sqlServer', DAG).map((r) => r.replicaServerName),
+      [SQL_AG, 'sqlmi-prod'],
+    );
+    assert.equal(world.linkView(DAG).instanceAvailabilityGroupName, 'AG_Sales_MI');
+    assert.throws(
+      () => world.alterDagModes('sqlServer', DAG, [{ name: 'AG_Sales_MI', mode: 'SYNCHRONOUS_COMMIT' }]),
+      engineError(15151),
+    );
+    world.alterDagModes('sqlServer', DAG, [
+      { name: SQL_AG, mode: 'SYNCHRONOUS_COMMIT' },
+      { name: 'sqlmi-prod', mode: 'SYNCHRONOUS_COMMIT' },
+    ]);
+    assert.deepEqual(world.snapshot().links[0].sqlServerModes, {
+      sqlServerAg: 'SYNCHRONOUS_COMMIT',
+      miAg: 'SYNCHRONOUS_COMMIT',
+    });
+  });
+
+  it('refuses a failover that keeps the link when the update policy does not match SQL Server', () => {
+    const { world } = linkedWorld();
+    switchToSync(world);
+    world.setUpdatePolicy(() => 'AlwaysUpToDate');
+    assert.throws(() => world.tsqlFailover('sqlServer', DAG), engineError(41199));
+    world.setUpdatePolicy(() => 'SQLServer2022');
+    world.tsqlFailover('sqlServer', DAG);
+    assert.equal(world.snapshot().links[0].primary, 'managedInstance');
+  });
+
+  it('keeps msdb history of every kind: secondary-time, copy-only, older databases, first full after cutover', () => {
+    const { world, clock } = linkedWorld({ firstBackupDelayMs: 120_000, secondaryFullBackupDelayMs: 10_000 });
+    world.addOlderDatabaseHistory('managedInstance', DB, clock.now() - 86_400_000);
+    clock.advance(20_000);
+    switchToSync(world);
+    world.tsqlFailover('sqlServer', DAG);
+    const cutAt = clock.now();
+    clock.advance(120_000);
+    const rows = world.backups('managedInstance', DB);
+    const guid = world.databaseGuid('managedInstance', DB);
+    const kind = (b: (typeof rows)[number]) =>
+      b.databaseGuid !== guid
+        ? 'older database'
+        : b.isCopyOnly
+          ? 'copy-only'
+          : b.backupStartDate.getTime() < cutAt
+            ? 'while secondary'
+            : 'first full after cutover';
+    assert.deepEqual(rows.map(kind), [
+      'older database',
+      'while secondary',
+      'copy-only',
+      'first full after cutover',
+    ]);
   });
 
   it('renders both ARM property models and reads both PUT bodies', () => {
@@ -226,11 +342,14 @@ describe('link world (pure)', () => {
       databases: [DB],
     });
     assert.equal(dbOn(world, 'managedInstance').state, 'RESTORING');
-    assert.equal(world.linkView(DAG).databases[0].replicaState, 'Seeding');
+    assert.equal(world.linkView(DAG).databases[0].replicaState, 'InitiatingLink');
     clock.advance(30_000);
     assert.equal(dbOn(world, 'managedInstance').state, 'ONLINE');
     assert.equal(dbOn(world, 'managedInstance').readOnly, true);
-    assert.equal(world.linkView(DAG).databases[0].replicaState, 'Catchup');
+    assert.equal(world.linkView(DAG).databases[0].replicaState, 'LinkSynchronizing');
+    world.breakReplication();
+    const db = world.linkView(DAG).databases[0];
+    assert.deepEqual([db.replicaState, db.lagSeconds], ['LinkSynchronizationError', -1]);
   });
 });
 
@@ -320,17 +439,37 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
         [DAG, MI_AG, 'ASYNCHRONOUS_COMMIT', 'SECONDARY'],
       ],
     );
-    const lsns = await query(sqlServer, statements.sqlServerLsns, { db: DB, dag: DAG });
+    const lsns = await query(sqlServer, statements.sqlServerLsns, { dag: DAG });
     assert.deepEqual(Object.keys(lsns.recordset[0]), [
       'ag_name',
       'database_name',
+      'is_local',
+      'is_primary_replica',
+      'synchronization_state_desc',
+      'connected_state_desc',
+      'end_of_log_lsn',
+      'last_hardened_lsn',
+    ]);
+    assert.deepEqual(
+      lsns.recordset.map((r) => [r.database_name, r.is_local, r.connected_state_desc]),
+      [
+        [DB, false, 'CONNECTED'],
+        [DB, true, 'CONNECTED'],
+      ],
+      'every row, the remote one first',
+    );
+    const miLsns = await query(mi, statements.managedInstanceLsns(false));
+    assert.deepEqual(Object.keys(miLsns.recordset[0]), [
+      'database_name',
+      'is_local',
+      'is_primary_replica',
       'synchronization_state_desc',
       'end_of_log_lsn',
       'last_hardened_lsn',
     ]);
-    const miLsns = await query(mi, statements.managedInstanceLsns(false), { db: DB });
-    assert.equal(miLsns.recordset[0].is_primary_replica, true);
+    assert.equal(miLsns.recordset[0].is_local, true);
     assert.equal(typeof miLsns.recordset[0].last_hardened_lsn, 'string');
+    assert.equal((await query(mi, statements.managedInstanceLsns(true))).recordset.length, 1);
     const state = await query(mi, statements.databaseState, { db: DB });
     assert.deepEqual(state.recordset[0], {
       name: DB,
@@ -344,10 +483,17 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     assert.deepEqual(usage.recordset, [{ database_count: 1, dag_count: 1 }]);
     const dbs = await query(sqlServer, statements.availabilityGroupDatabases, { ag: SQL_AG });
     assert.deepEqual(dbs.recordset, [{ database_name: DB }]);
-    const backups = await query(mi, statements.firstFullBackupOnMi, { db: DB });
+    const [{ utc_now: miNow }] = (await query(mi, statements.utcNow)).recordset;
+    assert.match(String(miNow), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}$/, 'style 126, no zone');
+    const backups = await query(mi, statements.firstFullBackupOnMi, { db: DB, since: String(miNow) });
     assert.deepEqual(backups.recordset, []);
+    await query(sqlServer, statements.setDagRoleSecondary(DAG));
     assert.equal(sandbox.sqlServer.executed.filter((e) => e.error).length, 0);
-    assert.deepEqual(sandbox.sqlServer.changes(), [], 'no ALTER/DROP ran');
+    assert.deepEqual(
+      sandbox.sqlServer.changes().map((c) => c.statement),
+      ['setDagRoleSecondary'],
+      'no other ALTER/DROP ran (SET ROLE on a primary that is the link primary: no split brain, no-op)',
+    );
   });
 
   it('answers the sync switch in the DMV once both members are synchronous', async () => {
@@ -358,10 +504,14 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
       rows.map((r) => r.availability_mode_desc),
       ['SYNCHRONOUS_COMMIT', 'SYNCHRONOUS_COMMIT'],
     );
-    const lsn = (await query(pool, statements.sqlServerLsns, { db: DB, dag: DAG })).recordset[0];
+    const remoteRow = async () =>
+      (await query(pool, statements.sqlServerLsns, { dag: DAG })).recordset.find(
+        (r) => r.is_local === false,
+      )!;
+    const lsn = await remoteRow();
     assert.equal(lsn.synchronization_state_desc, 'SYNCHRONIZING', 'the managed instance side is still async');
     sandbox.link.updateReplicationMode(DAG, 'Sync');
-    const synced = (await query(pool, statements.sqlServerLsns, { db: DB, dag: DAG })).recordset[0];
+    const synced = await remoteRow();
     assert.equal(synced.synchronization_state_desc, 'SYNCHRONIZED');
     await assert.rejects(
       query(pool, statements.alterDagMode(DAG, 'NoSuchAg', MI_AG, 'SYNCHRONOUS_COMMIT')),
@@ -381,8 +531,12 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     const sqlServer = await connect('sqlServer');
     const mi = await connect('managedInstance');
     const read = async () => ({
-      sql: (await query(sqlServer, statements.sqlServerLsns, { db: DB, dag: DAG })).recordset[0],
-      mi: (await query(mi, statements.managedInstanceLsns(false), { db: DB })).recordset[0],
+      sql: (await query(sqlServer, statements.sqlServerLsns, { dag: DAG })).recordset.find(
+        (r) => r.is_local,
+      )!,
+      mi: (await query(mi, statements.managedInstanceLsns(false))).recordset.find(
+        (r) => r.database_name === DB,
+      )!,
     });
     const first = await read();
     assert.equal(first.sql.end_of_log_lsn, '34000000021600001');
@@ -399,7 +553,8 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     clock.advance(5_000);
     const b = await read();
     assert.deepEqual(a, b, 'stable once stopped and caught up');
-    assert.equal(a.sql.last_hardened_lsn, a.mi.last_hardened_lsn);
+    assert.equal(a.sql.end_of_log_lsn, a.mi.last_hardened_lsn);
+    assert.equal(a.sql.last_hardened_lsn, null, 'an asynchronous primary reports NULL (DMV docs)');
 
     sandbox.link.setLsn({ database: DB, lsn: 99999999999999999n });
     assert.equal(
@@ -413,16 +568,38 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     assert.equal(big.mi.last_hardened_lsn, '99999999999999999');
   });
 
-  it('returns Business Critical secondary rows unless filtered on is_primary_replica', async () => {
+  it("answers the failover guide's per-database queries with every row: BC secondaries unless filtered", async () => {
     sandbox.link.setTier('BusinessCritical', 3);
     const mi = await connect('managedInstance');
-    const all = (await query(mi, statements.managedInstanceLsns(false), { db: DB })).recordset;
+    // managed-instance-link-failover-how-to.md, "Check LSN values": what a person runs.
+    const guide = (
+      bc: boolean,
+    ) => `SELECT db.name AS database_name, drs.synchronization_state_desc, drs.is_primary_replica,
+      CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
+      CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+      FROM sys.dm_hadr_database_replica_states drs
+      JOIN sys.databases db ON db.database_id = drs.database_id
+      WHERE db.name = @db${bc ? ' AND drs.is_primary_replica = 1' : ''}`;
+    const all = (await query(mi, guide(false), { db: DB })).recordset;
     assert.equal(all.length, 4);
     assert.notEqual(all[0].last_hardened_lsn, all[3].last_hardened_lsn);
-    const primary = (await query(mi, statements.managedInstanceLsns(true), { db: DB })).recordset;
+    const primary = (await query(mi, guide(true), { db: DB })).recordset;
     assert.deepEqual(
       primary.map((r) => [r.is_primary_replica, r.last_hardened_lsn]),
       [[true, BIG_LSN.toString()]],
+    );
+    const sqlServer = await connect('sqlServer');
+    const sqlGuide = `SELECT ag.name AS ag_name, db.name AS database_name, drs.synchronization_state_desc,
+      CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
+      CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+      FROM sys.dm_hadr_database_replica_states drs
+      JOIN sys.databases db ON db.database_id = drs.database_id
+      JOIN sys.availability_groups ag ON drs.group_id = ag.group_id
+      WHERE ag.is_distributed = 1 AND ag.name = @dag AND db.name = @db`;
+    assert.equal(
+      (await query(sqlServer, sqlGuide, { dag: DAG, db: DB })).recordset.length,
+      2,
+      'local and remote',
     );
   });
 
@@ -472,17 +649,51 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     );
   });
 
-  it("shows the managed instance's first full backup in msdb.dbo.backupset after the link is broken", async () => {
+  it("finds only the managed instance's first full, not copy-only backup of this database after the cutover", async () => {
     const mi = await connect('managedInstance');
+    sandbox.link.addOlderDatabaseHistory('managedInstance', DB, clock.now() - 3_600_000);
+    clock.advance(90_000); // the managed instance backs the secondary up (60 s after seeding)
+    const since = (ms: number) => new Date(ms).toISOString().replace(/Z$/, '');
+    const brokenAt = clock.now();
     sandbox.link.removeManagedInstanceLink(DAG);
     const state = (await query(mi, statements.databaseState, { db: DB })).recordset[0];
     assert.deepEqual([state.state_desc, state.is_read_only], ['ONLINE', false]);
-    assert.deepEqual((await query(mi, statements.firstFullBackupOnMi, { db: DB })).recordset, []);
-    const brokenAt = clock.now();
-    clock.advance(120_000);
-    const [row] = (await query(mi, statements.firstFullBackupOnMi, { db: DB })).recordset;
+    const first = () => query(mi, statements.firstFullBackupOnMi, { db: DB, since: since(brokenAt) });
+    assert.deepEqual((await first()).recordset, [], 'not the secondary-time backup, not the older database');
+    clock.advance(60_000);
+    sandbox.link.takeCopyOnlyBackup('managedInstance', DB);
+    assert.deepEqual((await first()).recordset, [], 'not a copy-only backup');
+    clock.advance(60_000);
+    const [row] = (await first()).recordset;
     assert.ok(row.backup_finish_date instanceof Date);
     assert.equal((row.backup_finish_date as Date).getTime(), brokenAt + 120_000);
+    await assert.rejects(
+      query(mi, statements.firstFullBackupOnMi, { db: DB, since: new Date(brokenAt).toISOString() }),
+      sqlError(241),
+      'CONVERT(datetime2, …, 126) refuses the Z designator',
+    );
+    const plain = `SELECT TOP (1) backup_finish_date FROM msdb.dbo.backupset
+      WHERE database_name = @db AND type = 'D' ORDER BY backup_finish_date ASC`;
+    const [naive] = (await query(mi, plain, { db: DB })).recordset;
+    assert.ok((naive.backup_finish_date as Date).getTime() < brokenAt, 'a plain query finds the wrong one');
+  });
+
+  it('shows msdb dates in the instance time zone and shifts @since the same way', async () => {
+    await sandbox.stop();
+    clock = new SimClock({ speed: 0 });
+    sandbox = await startLinkSandbox({
+      clock,
+      link: { managedInstance: { name: MI_AG, utcOffsetMinutes: 120 }, firstBackupDelayMs: 60_000 },
+    });
+    sandbox.link.establishLink({ name: DAG, sqlServerAg: SQL_AG, miAg: MI_AG, databases: [DB] });
+    clock.advance(90_000);
+    const cut = clock.now();
+    sandbox.link.removeManagedInstanceLink(DAG);
+    clock.advance(60_000);
+    const mi = await connect('managedInstance');
+    const since = new Date(cut).toISOString().replace(/Z$/, '');
+    const [row] = (await query(mi, statements.firstFullBackupOnMi, { db: DB, since })).recordset;
+    assert.equal((row.backup_finish_date as Date).getTime(), cut + 60_000 + 2 * 3_600_000, 'local time');
   });
 
   it('fails unknown SQL with SQL Server error numbers', async () => {
@@ -523,289 +734,5 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     const ok = await connect('managedInstance', tokenLogin('token-allowed'));
     assert.equal((await query(ok, statements.serverInfo)).recordset[0].engine_edition, 8);
     await assert.rejects(connect('managedInstance', tokenLogin('token-unknown')), /Login failed/);
-  });
-});
-
-describe('link ARM contract (distributedAvailabilityGroups over https)', function () {
-  this.timeout(30_000);
-  const SUB = '00000000-1111-2222-3333-444444444444';
-  const RG = 'rg-link';
-  let world: World;
-  let mi: ManagedInstance;
-  let sandbox: LinkSandbox;
-  let arm: ArmServer;
-  let client: SqlManagementClient;
-  let token: string;
-
-  const dagPath = (name = DAG) =>
-    `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Sql/managedInstances/${MI_AG}/distributedAvailabilityGroups/${name}`;
-
-  /** One raw ARM request (for the api-versions and actions @azure/arm-sql 10 does not model). */
-  function request(
-    method: string,
-    pathOrUrl: string,
-    options: { apiVersion?: string; body?: unknown } = {},
-  ): Promise<{ status: number; headers: Record<string, string>; body: Record<string, unknown> }> {
-    const url = new URL(pathOrUrl, arm.url);
-    if (options.apiVersion) url.searchParams.set('api-version', options.apiVersion);
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        url,
-        {
-          method,
-          ca: arm.ca,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(payload
-              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-              : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers as Record<string, string>,
-              body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-            });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  /** Polls a Location (202 …) or Azure-AsyncOperation URL until the operation ends; returns the last answer. */
-  async function pollOperation(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const res = await request('GET', url);
-      const running = res.status === 202 || res.body.status === 'InProgress';
-      if (!running) return res;
-      if (Date.now() > deadline) throw new Error(`operation still running: ${url}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
-  beforeEach(async () => {
-    // Fast simulated time: operations (5 s) and seeding (30 s) take milliseconds of real time.
-    const clock = new SimClock({ speed: 10_000 });
-    world = new World({ clock });
-    mi = world.addManagedInstance({ subscriptionId: SUB, resourceGroup: RG, name: MI_AG });
-    sandbox = await startLinkSandbox({ world, managedInstance: mi });
-    arm = await ArmServer.start({
-      world,
-      retryAfterSeconds: 0,
-      routes: [dagRoutes(sandbox.link, { pageSize: 1 })],
-    });
-    token = arm.tokens.issue('https://management.azure.com/').token;
-    const credential: TokenCredential = {
-      getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
-    };
-    client = new SqlManagementClient(credential, SUB, {
-      endpoint: arm.url,
-      credentialScopes: ['https://management.azure.com/.default'],
-      tlsOptions: { ca: arm.ca },
-    });
-    sandbox.link.establishLink({ name: DAG, sqlServerAg: SQL_AG, miAg: MI_AG, databases: [DB] });
-  });
-
-  afterEach(async () => {
-    await arm.stop();
-    await sandbox.stop();
-  });
-
-  it('GETs the old model with @azure/arm-sql and the new model on newer api-versions', async () => {
-    const old = await client.distributedAvailabilityGroups.get(RG, MI_AG, DAG);
-    assert.equal(old.name, DAG);
-    assert.equal(old.targetDatabase, DB);
-    assert.equal(old.primaryAvailabilityGroupName, SQL_AG);
-    assert.equal(old.replicationMode, 'Async');
-    assert.equal(old.lastHardenedLsn, BIG_LSN.toString());
-    const current = await request('GET', dagPath(), { apiVersion: '2025-01-01' });
-    assert.equal(current.status, 200);
-    const props = current.body.properties as Record<string, unknown>;
-    assert.deepEqual(
-      [props.instanceLinkRole, props.partnerLinkRole, props.instanceAvailabilityGroupName],
-      ['Secondary', 'Primary', MI_AG],
-    );
-    const missing = await request('GET', dagPath('nope'), { apiVersion: '2025-01-01' });
-    assert.equal(missing.status, 404);
-    assert.equal((missing.body.error as Record<string, unknown>).code, 'ResourceNotFound');
-  });
-
-  it('lists links page by page (nextLink)', async () => {
-    sandbox.link.establishLink({
-      name: 'DAG_Two',
-      sqlServerAg: 'AG_Two',
-      miAg: 'mi-ag-two',
-      databases: ['OtherDb'],
-    });
-    const names: string[] = [];
-    for await (const dag of client.distributedAvailabilityGroups.listByInstance(RG, MI_AG))
-      names.push(dag.name ?? '');
-    assert.deepEqual(names.sort(), ['DAG_Sales', 'DAG_Two']);
-    const first = await request('GET', dagPath('').replace(/\/$/, ''), { apiVersion: '2025-01-01' });
-    assert.equal((first.body.value as unknown[]).length, 1);
-    assert.match(String(first.body.nextLink), /skipToken=1/);
-  });
-
-  it('PATCH replicationMode switches the managed instance side (LRO via Location)', async () => {
-    const updated = await client.distributedAvailabilityGroups.beginUpdateAndWait(
-      RG,
-      MI_AG,
-      DAG,
-      { replicationMode: 'Sync' },
-      { updateIntervalInMs: 10 },
-    );
-    assert.equal(updated.replicationMode, 'Sync');
-    assert.equal(sandbox.link.snapshot().links[0].replicationMode, 'Sync');
-    const rows = sandbox.link.dagReplicaRows('managedInstance', DAG);
-    assert.deepEqual(
-      rows.map((r) => r.availabilityMode),
-      ['SYNCHRONOUS_COMMIT', 'SYNCHRONOUS_COMMIT'],
-    );
-  });
-
-  it('refuses a planned failover while the managed instance is secondary, forces one on request', async () => {
-    const planned = await request('POST', `${dagPath()}/failover`, {
-      apiVersion: '2025-01-01',
-      body: { failoverType: 'Planned' },
-    });
-    assert.equal(planned.status, 400);
-    assert.deepEqual(planned.body.error, {
-      code: 'InvalidDistributedAvailabilityGroupFailoverInstanceRole',
-      message:
-        'Planned failover can be executed on a link in the primary role only. Current state of the specified link is secondary.',
-    });
-    const forced = await request('POST', `${dagPath()}/failover`, {
-      apiVersion: '2025-01-01',
-      body: { failoverType: 'ForcedAllowDataLoss' },
-    });
-    assert.equal(forced.status, 202);
-    const done = await pollOperation(forced.headers.location);
-    assert.equal(done.status, 200);
-    assert.equal((done.body.properties as Record<string, unknown>).instanceLinkRole, 'Primary');
-    assert.equal(mi.databases.get(DB)?.readOnly, false, 'the managed database is read-write');
-    const back = await request('POST', `${dagPath()}/setRole`, {
-      apiVersion: '2025-01-01',
-      body: { instanceRole: 'Secondary', roleChangeType: 'Forced' },
-    });
-    const after = await pollOperation(back.headers.location);
-    assert.equal((after.body.properties as Record<string, unknown>).instanceLinkRole, 'Secondary');
-  });
-
-  it('DELETE breaks the link: the managed database goes read-write, SQL Server sees it disconnected', async () => {
-    assert.equal(mi.databases.get(DB)?.readOnly, true);
-    await client.distributedAvailabilityGroups.beginDeleteAndWait(RG, MI_AG, DAG, { updateIntervalInMs: 10 });
-    assert.deepEqual([mi.databases.get(DB)?.status, mi.databases.get(DB)?.readOnly], ['Online', false]);
-    assert.equal(sandbox.link.dagReplicaRows('sqlServer', DAG)[1].state?.connected, 'DISCONNECTED');
-    const gone = await request('DELETE', dagPath(), { apiVersion: '2025-01-01' });
-    assert.equal(gone.status, 204);
-  });
-
-  it('PUT creates a link (new model) that succeeds once seeded, and times out without a SQL Server side', async () => {
-    sandbox.link.createAvailabilityGroup('AG_New', ['NewDb']);
-    sandbox.link.createSqlServerDag({ name: 'DAG_New', sqlServerAg: 'AG_New', miAg: 'mi-ag-new' });
-    const put = await request('PUT', dagPath('DAG_New'), {
-      apiVersion: '2025-01-01',
-      body: {
-        properties: {
-          partnerAvailabilityGroupName: 'AG_New',
-          instanceAvailabilityGroupName: 'mi-ag-new',
-          partnerEndpoint: 'TCP://SQLVM01:5022',
-          databases: [{ databaseName: 'NewDb' }],
-        },
-      },
-    });
-    assert.equal(put.status, 201);
-    assert.equal(mi.databases.get('NewDb')?.status, 'Restoring');
-    const status = await pollOperation(put.headers['azure-asyncoperation']);
-    assert.equal(status.body.status, 'Succeeded');
-    world.runDue();
-    assert.deepEqual(
-      [mi.databases.get('NewDb')?.status, mi.databases.get('NewDb')?.readOnly],
-      ['Online', true],
-    );
-
-    const orphan = await request('PUT', dagPath('DAG_Orphan'), {
-      apiVersion: '2025-01-01',
-      body: {
-        properties: {
-          partnerAvailabilityGroupName: 'AG_Missing',
-          instanceAvailabilityGroupName: 'mi-ag-orphan',
-          databases: [{ databaseName: 'OrphanDb' }],
-        },
-      },
-    });
-    const failed = await pollOperation(orphan.headers['azure-asyncoperation']);
-    assert.equal(failed.body.status, 'Failed');
-    assert.equal((failed.body.error as Record<string, unknown>).code, 'OperationTimedOut');
-    assert.equal((await request('GET', dagPath('DAG_Orphan'), { apiVersion: '2025-01-01' })).status, 404);
-  });
-});
-
-describe('link wired into startSandbox', function () {
-  this.timeout(60_000);
-  let sb: Sandbox;
-
-  before(async () => {
-    sb = await startSandbox({ speed: 0, retryAfterSeconds: 0 });
-  });
-
-  after(async () => {
-    await sb?.stop();
-  });
-
-  it('serves the link over both TDS stand-ins and the ARM stand-in, on the default managed instance', async () => {
-    sb.link.establishLink({ name: DAG, sqlServerAg: SQL_AG, miAg: sb.instance.name, databases: [DB] });
-    const pool = await new sql.ConnectionPool({
-      server: '127.0.0.1',
-      port: sb.miTds.port,
-      user: sb.logins.managedInstance.user,
-      password: sb.logins.managedInstance.password,
-      options: { encrypt: true, cryptoCredentialsDetails: { ca: [sb.tdsCa] } },
-    }).connect();
-    try {
-      const state = await pool.request().input('db', sql.NVarChar(128), DB).query(statements.databaseState);
-      assert.deepEqual([state.recordset[0].state_desc, state.recordset[0].is_read_only], ['ONLINE', true]);
-    } finally {
-      await pool.close();
-    }
-    assert.equal(sb.sqlEndpoints.managedInstance.executed.at(-1)?.statement, 'databaseState');
-    assert.equal(
-      sb.instance.databases.get(DB)?.readOnly,
-      true,
-      'the link database appears as a managed database',
-    );
-
-    const client = armClient(sb);
-    const dag = await client.distributedAvailabilityGroups.get(
-      sb.instance.resourceGroup,
-      sb.instance.name,
-      DAG,
-    );
-    assert.equal(dag.targetDatabase, DB);
-    await whileAdvancing(sb, 1_000, () =>
-      client.distributedAvailabilityGroups.beginDeleteAndWait(
-        sb.instance.resourceGroup,
-        sb.instance.name,
-        DAG,
-        {
-          updateIntervalInMs: 5,
-        },
-      ),
-    );
-    assert.equal(sb.instance.databases.get(DB)?.readOnly, false);
-    assert.ok(
-      sb.arm.requests.entries.some(
-        (r) => r.method === 'DELETE' && /distributedAvailabilityGroups/.test(r.path),
-      ),
-    );
   });
 });

@@ -12,6 +12,8 @@ import {
   planCutover,
   supportsTsqlFailover,
 } from '../../provider/core/link/workflow';
+import { knownLag } from '../../provider/azure/dag';
+import { sampleOf } from '../../provider/core/link/gate';
 import { LsnGate, parseLsn } from '../../provider/core/lsn';
 import { waitFor } from '../../provider/runtime/waiter';
 import { quoteIdentifier, quoteLiteral } from '../../provider/sql/statements';
@@ -45,7 +47,14 @@ function setup(over: Record<string, unknown> = {}) {
     mi: world.mi,
     clock,
     log: (l) => lines.push(l),
-    wait: (o) => waitFor({ ...o, clock, progress: (l) => lines.push(l) }),
+    // As OperationContext waits: backoff up to 4 intervals unless the caller sets its own bound.
+    wait: (o) =>
+      waitFor({
+        ...o,
+        clock,
+        progress: (l) => lines.push(l),
+        maxIntervalMs: o.maxIntervalMs ?? o.intervalMs * 4,
+      }),
   };
   const c = checkLinkInputs({}, raw(over));
   assert.deepEqual(c.failures, []);
@@ -156,7 +165,10 @@ describe('link workflow (fake world, fake clock)', () => {
     const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
     world.version = { productVersion: '15.0.4365.2' };
     assert.equal(supportsTsqlFailover(world.version), false);
-    assert.throws(() => chooseRoute('tsqlFailover', world.version), /needs SQL Server 2022 CU13/);
+    assert.throws(
+      () => chooseRoute('tsqlFailover', world.version, 'SQLServer2022'),
+      /needs SQL Server 2022 CU13/,
+    );
     const r = await drive(clock, cutover(i, ctx));
     assert.equal(r.route, 'breakLink');
     assert.ok(world.calls.includes('arm.delete'));
@@ -174,7 +186,7 @@ describe('link workflow (fake world, fake clock)', () => {
       assert.equal(e.code, 'LsnGateNotPassed');
       assert.match(
         e.describe(),
-        /Last state seen: Sales: SQL Server hardened \d+ .*managed instance hardened 1000/,
+        /Last state seen: Sales: SQL Server hardened (\d+|NULL) .*end of log \d+.*managed instance hardened 1000/,
       );
       assert.match(e.hint ?? '', /allowDataLoss/);
       return true;
@@ -188,6 +200,7 @@ describe('link workflow (fake world, fake clock)', () => {
       replicationMode: 'Sync',
       lsnDeadlineInMs: 20_000,
       allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
     });
     world.replicating = false;
     world.workload = 3n;
@@ -195,6 +208,10 @@ describe('link workflow (fake world, fake clock)', () => {
     assert.equal(r.forced, true);
     assert.ok(world.calls.includes('arm.failover:ForcedAllowDataLoss'));
     assert.ok(lines.some((l) => l.includes('DATA MAY BE LOST')));
+    // The split brain ends on SQL Server before the link is removed.
+    const order = world.calls.filter((c) => /failover|setRole|delete/.test(c));
+    assert.deepEqual(order, ['arm.failover:ForcedAllowDataLoss', 'sql.setRoleSecondary', 'arm.delete']);
+    assert.equal(world.sqlRole, 'SECONDARY');
   });
 
   it('resumes after the failover call without failing over twice', async () => {
@@ -262,9 +279,235 @@ describe('link workflow (fake world, fake clock)', () => {
   });
 
   it('plans mark the failover irreversible and forced paths as data loss', () => {
-    const { i } = setup({ cutover: true, replicationMode: 'Sync', allowDataLoss: true });
+    const { i } = setup({
+      cutover: true,
+      replicationMode: 'Sync',
+      allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
+    });
     const steps = planCutover(i, 'Async');
     assert.ok(steps.some((s) => s.dataLoss));
     assert.ok(steps.some((s) => /switch the link DAG to synchronous/.test(s.action)));
+  });
+});
+
+describe('link route (update policy, version)', () => {
+  const v = (productVersion: string) => ({ productVersion });
+  it('T-SQL only with the matching update policy; SQL Server 2025 needs the 2025 policy', () => {
+    const cases: [string, string | undefined, string][] = [
+      ['16.0.4125.3', 'SQLServer2022', 'tsqlFailover'],
+      ['16.0.4125.3', 'sqlserver2022', 'tsqlFailover'],
+      ['16.0.4125.3', 'AlwaysUpToDate', 'breakLink'],
+      ['16.0.4125.3', 'SQLServer2025', 'breakLink'],
+      ['16.0.4125.3', undefined, 'breakLink'],
+      ['16.0.4115.5', 'SQLServer2022', 'breakLink'],
+      ['17.0.1000.7', 'SQLServer2025', 'tsqlFailover'],
+      ['17.0.1000.7', 'SQLServer2022', 'breakLink'],
+      ['17.0.1000.7', 'AlwaysUpToDate', 'breakLink'],
+      ['15.0.4365.2', 'SQLServer2022', 'breakLink'],
+      ['18.0.100.1', 'SQLServer2025', 'breakLink'],
+    ];
+    for (const [version, policy, route] of cases) {
+      assert.equal(chooseRoute('auto', v(version), policy).route, route, `${version} ${policy}`);
+    }
+    assert.match(
+      chooseRoute('auto', v('16.0.4125.3'), 'AlwaysUpToDate').reason,
+      /update policy is 'AlwaysUpToDate'/,
+    );
+    assert.throws(
+      () => chooseRoute('tsqlFailover', v('17.0.1000.7'), 'SQLServer2022'),
+      /update policy SQLServer2025.*'SQLServer2022'/,
+    );
+    assert.equal(chooseRoute('breakLink', v('17.0.1000.7'), 'SQLServer2025').route, 'breakLink');
+  });
+
+  it('decides the route before the sync switch: a refusal changes nothing', async () => {
+    const { world, ctx, clock, i } = setup({
+      cutover: true,
+      switchToSyncForCutover: true,
+      failoverRoute: 'tsqlFailover',
+    });
+    world.databaseFormat = 'AlwaysUpToDate';
+    await assert.rejects(drive(clock, cutover(i, ctx)), /FailoverRouteUnsupported|update policy/);
+    assert.deepEqual(world.calls, [], 'no PATCH, no ALTER');
+    assert.equal(world.reads, 0, 'no gate reading');
+  });
+
+  it('reads the instance (tier, update policy) once per cutover', async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, switchToSyncForCutover: true });
+    await drive(clock, cutover(i, ctx));
+    assert.equal(world.instanceReads, 1);
+  });
+
+  it('refuses keepLinkAfterFailover when the route can only break the link, before any change', async () => {
+    const { world, ctx, clock, i } = setup({
+      cutover: true,
+      replicationMode: 'Sync',
+      keepLinkAfterFailover: true,
+    });
+    world.version = { productVersion: '15.0.4365.2' };
+    await assert.rejects(
+      drive(clock, cutover(i, ctx)),
+      (e: MigrationError) => e.code === 'KeepLinkImpossible',
+    );
+    assert.deepEqual(world.calls, []);
+  });
+
+  it('removes the link right after a T-SQL failover unless keepLinkAfterFailover', async () => {
+    const a = setup({ cutover: true, replicationMode: 'Sync' });
+    const r = await drive(a.clock, cutover(a.i, a.ctx));
+    assert.equal(r.linkRemoved, true);
+    assert.deepEqual(
+      a.world.calls.filter((c) => c !== 'arm.mode:Sync' && c !== 'sql.mode:SYNCHRONOUS_COMMIT'),
+      ['sql.failover', 'arm.delete'],
+    );
+    const b = setup({ cutover: true, replicationMode: 'Sync', keepLinkAfterFailover: true });
+    const k = await drive(b.clock, cutover(b.i, b.ctx));
+    assert.equal(k.linkRemoved, false);
+    assert.ok(!b.world.calls.includes('arm.delete'));
+  });
+});
+
+describe('link gate readings (local row, witness, timing)', () => {
+  const row = (database: string, isLocal: boolean, over: Record<string, unknown> = {}) => ({
+    database,
+    isLocal,
+    syncState: 'SYNCHRONIZED',
+    connectedState: 'CONNECTED',
+    endOfLog: isLocal ? 200n : 100n,
+    hardened: 100n,
+    ...over,
+  });
+  it("picks SQL Server's own row by is_local, whatever the order, and the remote row as witness", () => {
+    const mi = [{ database: 'sales', hardened: 100n, primary: true }];
+    for (const rows of [
+      [row('Sales', false), row('Sales', true)],
+      [row('Sales', true), row('Sales', false)],
+    ]) {
+      const s = sampleOf('Sales', rows, mi);
+      assert.equal(s.sqlServerEndOfLog, 200n, 'the local row');
+      assert.equal(s.witnessHardened, 100n);
+      assert.match(
+        JSON.stringify(new LsnGate(0, { requireSynchronized: true }).observe([s], 0)),
+        /behind by 100/,
+      );
+    }
+    const onlyRemote = sampleOf('Sales', [row('Sales', false)], mi);
+    assert.equal(onlyRemote.sqlServerEndOfLog, undefined, 'no local row: unknown, never the remote row');
+    assert.equal(new LsnGate(0).observe([onlyRemote], 0).status, 'waiting');
+  });
+
+  it('in sync mode the gate needs CONNECTED and SYNCHRONIZED even when the LSNs are equal', () => {
+    const mi = [{ database: 'Sales', hardened: 100n }];
+    const equal = (over: Record<string, unknown>) =>
+      sampleOf('Sales', [row('Sales', true, { endOfLog: 100n }), row('Sales', false, over)], mi);
+    const gate = () => new LsnGate(0, { requireSynchronized: true });
+    assert.equal(gate().observe([equal({})], 0).status, 'passed');
+    assert.match(
+      JSON.stringify(
+        gate().observe([equal({ connectedState: 'DISCONNECTED', syncState: 'NOT SYNCHRONIZING' })], 0),
+      ),
+      /DISCONNECTED/,
+    );
+    assert.match(JSON.stringify(gate().observe([equal({ syncState: 'SYNCHRONIZING' })], 0)), /SYNCHRONIZING/);
+    assert.match(
+      JSON.stringify(gate().observe([equal({ hardened: 99n })], 0)),
+      /view of the managed instance/,
+    );
+  });
+
+  it('fails over at most one poll interval after the LSNs settle and the window ends (no back-off)', async () => {
+    for (const [window, poll] of [
+      [10_000, 1_000],
+      [60_000, 5_000],
+      [7_000, 2_000],
+    ]) {
+      const { world, ctx, clock, i } = setup({
+        cutover: true,
+        replicationMode: 'Sync',
+        lsnStabilityWindowInMs: window,
+        lsnPollIntervalInMs: poll,
+        lsnDeadlineInMs: 600_000,
+      });
+      world.now = () => clock.now();
+      world.workload = 7n;
+      world.stopWorkloadAfter = 5;
+      let failedOverAt = 0;
+      const original = world.sql.failover;
+      world.sql.failover = async (dag) => {
+        failedOverAt = clock.now();
+        await original(dag);
+      };
+      await drive(clock, cutover(i, ctx), 50);
+      // The 5th reading saw the final LSNs: they were stable from then on.
+      const settledAt = world.readingTimes[4];
+      const overhead = failedOverAt - settledAt - window;
+      assert.ok(overhead <= poll + 50, `overhead ${overhead} ms > ${poll} ms (window ${window})`);
+    }
+  });
+});
+
+describe('link inputs (issue 7/8)', () => {
+  const failures = (over: Record<string, unknown>) =>
+    checkLinkInputs({}, raw(over)).failures.map((f) => `${f.property}: ${f.reason}`);
+  it('allowDataLoss needs afterForcedFailover unless the route is breakLink', () => {
+    assert.ok(failures({ allowDataLoss: true }).some((f) => f.startsWith('afterForcedFailover:')));
+    assert.deepEqual(failures({ allowDataLoss: true, afterForcedFailover: 'setSqlServerSecondary' }), []);
+    assert.deepEqual(failures({ allowDataLoss: true, failoverRoute: 'breakLink' }), []);
+    assert.ok(failures({ afterForcedFailover: 'maybe' }).some((f) => f.startsWith('afterForcedFailover:')));
+  });
+  it('rejects a stability window shorter than three poll intervals unless allowShortStabilityWindow', () => {
+    assert.ok(failures({ lsnStabilityWindowInMs: 0 }).some((f) => f.startsWith('lsnStabilityWindowInMs:')));
+    assert.ok(
+      failures({ lsnStabilityWindowInMs: 2_999, lsnPollIntervalInMs: 1_000 }).some((f) =>
+        /allowShortStabilityWindow/.test(f),
+      ),
+    );
+    const c = checkLinkInputs({}, raw({ lsnStabilityWindowInMs: 0, allowShortStabilityWindow: true }));
+    assert.deepEqual(c.failures, []);
+    assert.ok(c.warnings.some((w) => /allowShortStabilityWindow/.test(w.message)));
+  });
+  it('keepLinkAfterFailover cannot go with failoverRoute breakLink', () => {
+    assert.ok(
+      failures({ keepLinkAfterFailover: true, failoverRoute: 'breakLink' }).some((f) =>
+        f.startsWith('keepLinkAfterFailover:'),
+      ),
+    );
+  });
+  it('preview states the route rule, the link removal and the split-brain handling', () => {
+    const { i } = setup({
+      cutover: true,
+      replicationMode: 'Sync',
+      allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
+    });
+    const text = planCutover(i, 'Sync')
+      .map((s) => s.action)
+      .join('\n');
+    assert.match(text, /update policy/);
+    assert.match(text, /SQL Server 2025/);
+    assert.match(text, /remove the link .*ARM DELETE/);
+    assert.match(text, /SET \(ROLE = SECONDARY\)/);
+  });
+});
+
+describe('link cleanup (first backup after the cutover)', () => {
+  it('asks for a backup started after the recorded cutover time', async () => {
+    const { world, ctx, clock, i } = setup({ cleanup: 'link' });
+    world.backupAfter = 0;
+    world.link = undefined;
+    await drive(clock, cleanupAfterCutover(i, ctx, '2026-01-05T08:30:00.1234567'));
+    assert.equal(world.backupSince, '2026-01-05T08:30:00.1234567', "the instance's clock at the cutover");
+    await drive(clock, cleanupAfterCutover(i, ctx));
+    assert.equal(world.backupSince, '2026-01-05T08:59:00.0000000', "unknown: the instance's clock now");
+  });
+});
+
+describe('link ARM lag', () => {
+  it('never reads a lag of -1 as caught up', () => {
+    assert.equal(knownLag(-1), undefined);
+    assert.equal(knownLag('0'), undefined);
+    assert.equal(knownLag(0), 0);
+    assert.equal(knownLag(4), 4);
   });
 });

@@ -14,6 +14,16 @@ export class FakeLinkWorld {
   calls: string[] = [];
   version: ServerInfo = { productVersion: '16.0.4125.3', productUpdateLevel: 'CU13' };
   tier = 'GeneralPurpose';
+  /** The managed instance's update policy (ARM databaseFormat). */
+  databaseFormat: string | undefined = 'SQLServer2022';
+  instanceReads = 0;
+  /** SQL Server's own role in the DAG (stays PRIMARY after a forced failover: split brain). */
+  sqlRole: 'PRIMARY' | 'SECONDARY' = 'PRIMARY';
+  /** The databases of the link. */
+  dbs = ['Sales'];
+  /** LSN readings (one sql.lsns call each) and the simulated time of each, when a clock is attached. */
+  readingTimes: number[] = [];
+  now?: () => number;
   link?: LinkView = {
     replicationMode: 'Async',
     instanceLinkRole: 'Secondary',
@@ -34,6 +44,7 @@ export class FakeLinkWorld {
     Sales: { state: 'ONLINE', readOnly: true },
   };
   backups: Record<string, string> = {};
+  backupSince?: string;
 
   count(c: string) {
     return this.calls.filter((x) => x === c).length;
@@ -51,6 +62,7 @@ export class FakeLinkWorld {
 
   private tick() {
     this.reads++;
+    if (this.now) this.readingTimes.push(this.now());
     if (this.stopWorkloadAfter !== undefined && this.reads > this.stopWorkloadAfter) this.workload = 0n;
     this.sqlLsn += this.workload;
     if (this.replicating) this.miLsn = this.sqlLsn;
@@ -60,8 +72,18 @@ export class FakeLinkWorld {
     for (const k of Object.keys(this.miState)) this.miState[k] = { state: 'ONLINE', readOnly: false };
   }
 
+  private synchronous() {
+    return (
+      this.link?.replicationMode === 'Sync' &&
+      Object.values(this.sqlModes).every((m) => m === 'SYNCHRONOUS_COMMIT')
+    );
+  }
+
   arm: LinkArmPort = {
-    getInstance: async () => ({ tier: this.tier }),
+    getInstance: async () => {
+      this.instanceReads++;
+      return { tier: this.tier, databaseFormat: this.databaseFormat };
+    },
     getLink: async () => (this.link ? { ...this.link } : undefined),
     setReplicationMode: async (mode: ReplicationMode) => {
       this.calls.push(`arm.mode:${mode}`);
@@ -76,6 +98,7 @@ export class FakeLinkWorld {
     failover: async (type) => {
       this.calls.push(`arm.failover:${type}`);
       if (this.link) this.link = { ...this.link, instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' };
+      this.replicating = false; // forced: the logs diverged; SQL Server keeps its own view (sqlRole)
       this.makeReadWrite();
     },
   };
@@ -88,6 +111,7 @@ export class FakeLinkWorld {
             agName: 'DAG',
             replicaServerName: name,
             availabilityMode: mode,
+            role: name === 'AG1' ? this.sqlRole : this.sqlRole === 'PRIMARY' ? 'SECONDARY' : 'PRIMARY',
           }))
         : [],
     setDagMode: async (_dag, a, b, mode) => {
@@ -95,14 +119,43 @@ export class FakeLinkWorld {
       this.sqlModes[a] = mode;
       this.sqlModes[b] = mode;
     },
+    /** Every row, remote rows first (the order SQL Server does not guarantee). */
     lsns: async () => {
       this.tick();
-      return { endOfLog: this.sqlLsn, hardened: this.sqlLsn };
+      const sync = this.synchronous();
+      const state = !this.replicating
+        ? 'NOT SYNCHRONIZING'
+        : sync && this.miLsn === this.sqlLsn
+          ? 'SYNCHRONIZED'
+          : 'SYNCHRONIZING';
+      return this.dbs.flatMap((database) => [
+        {
+          database,
+          isLocal: false,
+          syncState: state,
+          connectedState: this.replicating ? 'CONNECTED' : 'DISCONNECTED',
+          endOfLog: this.miLsn,
+          hardened: this.miLsn,
+        },
+        {
+          database,
+          isLocal: true,
+          syncState: 'SYNCHRONIZED',
+          connectedState: 'CONNECTED',
+          endOfLog: this.sqlLsn,
+          hardened: sync && this.replicating ? this.miLsn : undefined,
+        },
+      ]);
     },
     failover: async () => {
       this.calls.push('sql.failover');
       if (this.link) this.link = { ...this.link, instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' };
+      this.sqlRole = 'SECONDARY';
       this.makeReadWrite();
+    },
+    setDagRoleSecondary: async () => {
+      this.calls.push('sql.setRoleSecondary');
+      this.sqlRole = 'SECONDARY';
     },
     availabilityGroup: async (name) => {
       if (name === 'DAG') return this.dagOnSql ? { distributed: true } : undefined;
@@ -118,13 +171,15 @@ export class FakeLinkWorld {
   };
 
   mi: ManagedInstanceSqlPort = {
-    lsns: async () => [{ hardened: this.replicating || !this.link ? this.miLsn : this.miLsn, primary: true }],
+    lsns: async () => this.dbs.map((database) => ({ database, hardened: this.miLsn, primary: true })),
     databaseState: async (db) => {
       this.stateReads++;
       if (this.readWriteAfter !== undefined && this.stateReads > this.readWriteAfter) this.makeReadWrite();
       return this.miState[db];
     },
-    firstFullBackup: async (db) => {
+    utcNow: async () => '2026-01-05T08:59:00.0000000',
+    firstFullBackup: async (db, since) => {
+      this.backupSince = since;
       this.backupReads++;
       if (this.backupAfter !== undefined && this.backupReads > this.backupAfter)
         this.backups[db] ??= '2026-01-05T09:10:00Z';

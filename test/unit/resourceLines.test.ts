@@ -72,8 +72,10 @@ describe('check warnings name their resource and field', () => {
           ...LINK_GOOD,
           databaseNames: Array.from({ length: 9 }, (_, k) => `Db${k}`),
           allowDataLoss: true,
+          afterForcedFailover: 'setSqlServerSecondary',
           lsnStabilityWindowInMs: 10_000,
           lsnPollIntervalInMs: 20_000,
+          allowShortStabilityWindow: true,
         },
       ),
     );
@@ -83,7 +85,7 @@ describe('check warnings name their resource and field', () => {
     );
     assert.deepEqual(
       fields.sort(),
-      ['allowDataLoss', 'databaseNames', 'lsnPollIntervalInMs'],
+      ['allowDataLoss', 'databaseNames', 'lsnStabilityWindowInMs'],
       warnings.join('\n'),
     );
   });

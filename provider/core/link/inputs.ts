@@ -13,11 +13,15 @@ import { isUnknown } from '../unknown';
 const KIND = 'DistributedAvailabilityGroupLink';
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
+/** The stability window must span at least this many LSN readings unless allowShortStabilityWindow. */
+export const SHORT_WINDOW_READINGS = 3;
 
 export type ReplicationMode = 'Async' | 'Sync';
 export type FailoverRoute = 'auto' | 'breakLink' | 'tsqlFailover';
 export type Cleanup = 'none' | 'link' | 'linkAndAvailabilityGroup';
 export type BeforeCutoverDelete = 'refuse' | 'forget' | 'breakLink';
+/** What a forced failover to the managed instance does to SQL Server, which stays primary and writable. */
+export type AfterForcedFailover = 'setSqlServerSecondary' | 'leaveSqlServerPrimary';
 export type SqlAuthentication = 'sql' | 'ntlm' | 'entra';
 
 export interface SqlConnection {
@@ -50,6 +54,12 @@ export interface LinkInputs {
   lsnDeadlineInMs: number;
   failoverRoute?: FailoverRoute;
   allowDataLoss?: boolean;
+  /** Required with allowDataLoss unless failoverRoute is 'breakLink': how the split brain ends. */
+  afterForcedFailover?: AfterForcedFailover;
+  /** Keep the link after the failover (for failback); by default the cutover removes it. */
+  keepLinkAfterFailover?: boolean;
+  /** Accept a stability window shorter than three LSN poll intervals (a weaker "workload stopped" proof). */
+  allowShortStabilityWindow?: boolean;
   cleanup?: Cleanup;
   /** Run the cleanup during up right after the cutover (otherwise destroy runs it). */
   cleanupAfterCutover?: boolean;
@@ -130,6 +140,33 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
   const switchToSyncForCutover = r.boolean('switchToSyncForCutover', false);
   const failoverRoute = r.oneOf('failoverRoute', ['auto', 'breakLink', 'tsqlFailover'] as const, 'auto');
   const allowDataLoss = r.boolean('allowDataLoss', false);
+  const afterForcedFailover = r.has('afterForcedFailover')
+    ? r.oneOf(
+        'afterForcedFailover',
+        ['setSqlServerSecondary', 'leaveSqlServerPrimary'] as const,
+        'setSqlServerSecondary',
+      )
+    : undefined;
+  const keepLinkAfterFailover = r.boolean('keepLinkAfterFailover', false);
+  const allowShortStabilityWindow = r.boolean('allowShortStabilityWindow', false);
+  if (
+    allowDataLoss &&
+    failoverRoute &&
+    failoverRoute !== 'breakLink' &&
+    !afterForcedFailover &&
+    !r.unknown('afterForcedFailover')
+  ) {
+    r.fail(
+      'afterForcedFailover',
+      "is required with allowDataLoss: a forced failover (ARM ForcedAllowDataLoss) leaves SQL Server primary and still accepting writes (a split brain, failover guide); set 'setSqlServerSecondary' (run ALTER AVAILABILITY GROUP [<link>] SET (ROLE = SECONDARY) on SQL Server right after it) or 'leaveSqlServerPrimary' (you end it yourself), or set failoverRoute 'breakLink'",
+    );
+  }
+  if (keepLinkAfterFailover && failoverRoute === 'breakLink') {
+    r.fail(
+      'keepLinkAfterFailover',
+      "cannot be true with failoverRoute 'breakLink': breaking the link removes it; use failoverRoute 'auto' or 'tsqlFailover' (SQL Server 2022 CU13+/2025 with a matching update policy)",
+    );
+  }
   const cleanup = r.oneOf('cleanup', ['none', 'link', 'linkAndAvailabilityGroup'] as const, 'link');
   const cleanupAfterCutover = r.boolean('cleanupAfterCutover', false);
   const beforeCutoverDelete = r.oneOf(
@@ -155,11 +192,19 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
   // Rules that combine fields use only values that were read fine: a wrong window (replaced by its default
   // for planning) must not cause a second, wrong failure on the deadline.
   const lsnTimesUsable = r.usable('lsnStabilityWindowInMs', 'lsnPollIntervalInMs');
-  if (lsnTimesUsable && lsnPollIntervalInMs > lsnStabilityWindowInMs && lsnStabilityWindowInMs > 0) {
-    r.warn(
-      'lsnPollIntervalInMs',
-      'is longer than lsnStabilityWindowInMs: the window is observed by fewer than two readings; lower lsnPollIntervalInMs',
-    );
+  if (lsnTimesUsable && lsnStabilityWindowInMs < SHORT_WINDOW_READINGS * lsnPollIntervalInMs) {
+    const span = `${SHORT_WINDOW_READINGS} LSN poll intervals (${SHORT_WINDOW_READINGS * lsnPollIntervalInMs} ms)`;
+    if (allowShortStabilityWindow) {
+      r.warn(
+        'lsnStabilityWindowInMs',
+        `is shorter than ${span} and allowShortStabilityWindow is true: the gate may pass before it could see a running workload`,
+      );
+    } else if (allowShortStabilityWindow === false) {
+      r.fail(
+        'lsnStabilityWindowInMs',
+        `is shorter than ${span}: the gate could pass before it saw whether the workload stopped; raise it (or lower lsnPollIntervalInMs), or set allowShortStabilityWindow: true to accept the weaker gate`,
+      );
+    }
   }
   if (r.usable('lsnStabilityWindowInMs', 'lsnDeadlineInMs') && lsnDeadlineInMs < lsnStabilityWindowInMs) {
     r.fail(
@@ -187,6 +232,9 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
     lsnDeadlineInMs,
     failoverRoute,
     allowDataLoss,
+    afterForcedFailover,
+    keepLinkAfterFailover,
+    allowShortStabilityWindow,
     cleanup,
     cleanupAfterCutover,
     firstBackupDeadlineInMs,
@@ -197,7 +245,13 @@ export function checkLinkInputs(olds: Record<string, unknown>, news: Record<stri
   };
   const normalized: Record<string, unknown> = { ...news };
   normalizeManagedInstance(news, normalized, managedInstanceId);
-  for (const k of ['replicationMode', 'failoverRoute', 'cleanup', 'beforeCutoverDelete'] as const) {
+  for (const k of [
+    'replicationMode',
+    'failoverRoute',
+    'cleanup',
+    'beforeCutoverDelete',
+    'afterForcedFailover',
+  ] as const) {
     if (inputs[k] !== undefined && !isUnknown(news[k])) normalized[k] = inputs[k];
   }
   const failures = [...r.failures, ...createOnlyFailures(olds, normalized, LINK_CREATE_ONLY, 'link')];

@@ -8,6 +8,11 @@ export interface LinkDatabaseView {
   replicaState?: string;
   synchronizationHealth?: string;
   connectedState?: string;
+  /**
+   * The replication lag ARM reports, in seconds, or undefined when it cannot tell: the service answers -1 then
+   * (link-multi-database-update seq 19), which never means "caught up".
+   */
+  lagSeconds?: number;
 }
 
 export interface LinkView {
@@ -21,12 +26,22 @@ export interface LinkView {
   databases: LinkDatabaseView[];
 }
 
+/** What the cutover reads of the managed instance, once per operation. */
+export interface InstanceView {
+  tier?: string;
+  /** The update policy: AlwaysUpToDate, SQLServer2022 or SQLServer2025 (undefined when ARM does not say). */
+  databaseFormat?: string;
+}
+
 export interface LinkArmPort {
-  getInstance(): Promise<{ tier?: string }>;
+  getInstance(): Promise<InstanceView>;
   getLink(): Promise<LinkView | undefined>;
   /** PATCH of replicationMode on the managed instance side (LRO awaited). */
   setReplicationMode(mode: ReplicationMode): Promise<void>;
-  /** DELETE of the link: breaks it; the MI databases become read-write (LRO awaited; 404 is success). */
+  /**
+   * DELETE of the link: breaks it; the MI databases become read-write (LRO awaited). A link that is gone
+   * (404, 204, or the recorded 202 whose operation fails OperationIdNotFound) counts as removed.
+   */
   deleteLink(): Promise<void>;
   /** POST failover (LRO awaited). */
   failover(type: 'Planned' | 'ForcedAllowDataLoss'): Promise<void>;
@@ -72,12 +87,11 @@ export interface SqlServerPort {
     mode: AvailabilityMode,
     opts?: SqlCallOptions,
   ): Promise<void>;
-  lsns(
-    dag: string,
-    database: string,
-    opts?: SqlCallOptions,
-  ): Promise<{ endOfLog?: Lsn; hardened?: Lsn; syncState?: string } | undefined>;
+  /** Every row of the DAG's databases in sys.dm_hadr_database_replica_states (one query, any order). */
+  lsns(dag: string, opts?: SqlCallOptions): Promise<SqlServerLsnRow[]>;
   failover(dag: string, opts?: SqlCallOptions): Promise<void>;
+  /** ALTER AVAILABILITY GROUP [dag] SET (ROLE = SECONDARY): ends a split brain after a forced failover. */
+  setDagRoleSecondary(dag: string, opts?: SqlCallOptions): Promise<void>;
   availabilityGroup(name: string, opts?: SqlCallOptions): Promise<{ distributed: boolean } | undefined>;
   availabilityGroupUsage(
     ag: string,
@@ -87,17 +101,39 @@ export interface SqlServerPort {
   close(): Promise<void>;
 }
 
+/** One row of sys.dm_hadr_database_replica_states on SQL Server (DAG group), with the replica's connection. */
+export interface SqlServerLsnRow {
+  database: string;
+  /** true: SQL Server's own database; false: what SQL Server knows of the remote (managed instance) replica. */
+  isLocal: boolean;
+  syncState?: string;
+  connectedState?: string;
+  endOfLog?: Lsn;
+  hardened?: Lsn;
+}
+
+/** One local row of sys.dm_hadr_database_replica_states on the managed instance. */
+export interface ManagedInstanceLsnRow {
+  database: string;
+  primary?: boolean;
+  syncState?: string;
+  endOfLog?: Lsn;
+  hardened?: Lsn;
+}
+
 export interface ManagedInstanceSqlPort {
-  lsns(
-    database: string,
-    businessCritical: boolean,
-    opts?: SqlCallOptions,
-  ): Promise<{ hardened?: Lsn; endOfLog?: Lsn; primary?: boolean }[]>;
+  /** The local rows of every replicated database (one query); Business Critical: the primary replica's. */
+  lsns(businessCritical: boolean, opts?: SqlCallOptions): Promise<ManagedInstanceLsnRow[]>;
   databaseState(
     database: string,
     opts?: SqlCallOptions,
   ): Promise<{ state: string; readOnly: boolean } | undefined>;
-  /** Finish time of the first full backup the managed instance took of the database, if any. */
-  firstFullBackup(database: string, opts?: SqlCallOptions): Promise<string | undefined>;
+  /** The managed instance's own UTC clock (SYSUTCDATETIME, style 126): what msdb dates compare with. */
+  utcNow(opts?: SqlCallOptions): Promise<string>;
+  /**
+   * Finish time of the first full, not copy-only backup of this database (its database_guid) that started at
+   * or after `sinceUtc` (the managed instance's own clock, as `utcNow` gives it), if any.
+   */
+  firstFullBackup(database: string, sinceUtc: string, opts?: SqlCallOptions): Promise<string | undefined>;
   close(): Promise<void>;
 }

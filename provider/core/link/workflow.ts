@@ -1,19 +1,25 @@
 import { type Clock, iso } from '../clock';
 import { MigrationError } from '../errors';
 import type { Waiter } from '../../runtime/waiter';
-import { describeSamples, LsnGate, type LsnSample, lsnText } from '../lsn';
-import { formatPlan, type Step } from '../plan';
-import type { FailoverRoute, LinkInputs, ReadyLink, ReplicationMode } from './inputs';
+import { describeSamples, type LsnSample, lsnText } from '../lsn';
+import { formatPlan } from '../plan';
+import { runGate } from './gate';
+import type { ReadyLink, ReplicationMode } from './inputs';
+import { planCleanup } from './plans';
 import type {
   AvailabilityMode,
+  InstanceView,
   LinkArmPort,
   LinkView,
   ManagedInstanceSqlPort,
   ReplicaRow,
-  ServerInfo,
-  SqlCallOptions,
   SqlServerPort,
 } from './ports';
+import { chooseRoute, type Route } from './route';
+
+export { sampleLsns, runGate, type GateResult } from './gate';
+export { planCleanup, planCutover, planDeleteBeforeCutover, planModeSwitch } from './plans';
+export { chooseRoute, supportsTsqlFailover, requiredUpdatePolicy, ROUTE_RULE } from './route';
 
 export interface LinkContext {
   arm: LinkArmPort;
@@ -29,134 +35,35 @@ const ASYNC: AvailabilityMode = 'ASYNCHRONOUS_COMMIT';
 const modeOf = (m: ReplicationMode): AvailabilityMode => (m === 'Sync' ? SYNC : ASYNC);
 const eq = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
-/** SQL Server 2022 CU13 (16.0.4125) and later can fail the link over with T-SQL. */
-export function supportsTsqlFailover(info: ServerInfo): boolean {
-  const parts = info.productVersion.split('.').map((p) => Number.parseInt(p, 10));
-  const [major = 0, , build = 0] = parts;
-  return major > 16 || (major === 16 && build >= 4125);
-}
-
-export function chooseRoute(requested: FailoverRoute, info: ServerInfo): 'breakLink' | 'tsqlFailover' {
-  if (requested === 'breakLink') return 'breakLink';
-  const capable = supportsTsqlFailover(info);
-  if (requested === 'tsqlFailover' && !capable) {
-    throw new MigrationError(
-      'FailoverRouteUnsupported',
-      `failoverRoute 'tsqlFailover' needs SQL Server 2022 CU13 (16.0.4125) or later; this SQL Server is ${info.productVersion}${info.productUpdateLevel ? ` ${info.productUpdateLevel}` : ''}.`,
-      { hint: "set failoverRoute to 'breakLink' (or 'auto'), or update SQL Server" },
-    );
-  }
-  return capable ? 'tsqlFailover' : 'breakLink';
-}
-
-// ---------- plans (what preview prints) ----------
-
-export function planModeSwitch(i: LinkInputs, to: ReplicationMode): Step[] {
-  const sqlMode = modeOf(to);
-  return [
-    {
-      action: `switch the link ${i.linkName ?? ''} to ${to === 'Sync' ? 'synchronous' : 'asynchronous'} commit on the managed instance (ARM PATCH replicationMode=${to})`,
-    },
-    {
-      action: `switch it on SQL Server (ALTER AVAILABILITY GROUP ... AVAILABILITY_MODE = ${sqlMode}, both replicas)`,
-    },
-    { action: 'verify both replicas report the mode (sys.availability_replicas)' },
-  ];
-}
-
-export function planCutover(i: LinkInputs, currentMode: ReplicationMode | undefined): Step[] {
-  const steps: Step[] = [];
-  if (currentMode !== 'Sync') steps.push(...planModeSwitch(i, 'Sync'));
-  const dbs = (i.databaseNames ?? []).join(', ');
-  steps.push({
-    action: `wait for the LSN gate: workload stopped, last hardened LSNs of ${dbs} equal on SQL Server and the managed instance and unchanged for ${Math.round(i.lsnStabilityWindowInMs / 1000)}s (deadline ${Math.round(i.lsnDeadlineInMs / 1000)}s)`,
-  });
-  if (i.allowDataLoss) {
-    steps.push({
-      action: 'if the gate does not pass by its deadline: fail over anyway (allowDataLoss)',
-      dataLoss: true,
-      irreversible: true,
-    });
-  }
-  const route = i.failoverRoute ?? 'auto';
-  steps.push({
-    action:
-      route === 'breakLink'
-        ? 'break the link (ARM DELETE of the distributed availability group): the managed instance databases become read-write'
-        : route === 'tsqlFailover'
-          ? 'fail over with T-SQL on SQL Server (ALTER AVAILABILITY GROUP ... FAILOVER): the managed instance becomes primary'
-          : 'fail over: T-SQL FAILOVER on SQL Server 2022 CU13+, otherwise break the link (ARM DELETE)',
-    irreversible: true,
-  });
-  steps.push({ action: 'verify the managed instance databases are online and read-write' });
-  if (i.cleanupAfterCutover) steps.push(...planCleanup(i));
-  return steps;
-}
-
-export function planCleanup(i: LinkInputs): Step[] {
-  if (i.cleanup === 'none')
-    return [{ action: 'no cleanup (cleanup = none): the link objects on SQL Server are kept' }];
-  const steps: Step[] = [
-    {
-      action: `wait until the managed instance has taken its first full backup of ${(i.databaseNames ?? []).join(', ')} (msdb.dbo.backupset)`,
-    },
-    { action: 'remove the link on the managed instance if it still exists (ARM DELETE)', irreversible: true },
-    {
-      action: `drop the distributed availability group ${i.linkName ?? ''} on SQL Server`,
-      destructive: true,
-    },
-  ];
-  if (i.cleanup === 'linkAndAvailabilityGroup') {
-    steps.push({
-      action: `drop the availability group ${i.sqlServerAvailabilityGroupName ?? ''} on SQL Server if it holds no other database or link`,
-      destructive: true,
-    });
-  }
-  return steps;
-}
-
-export function planDeleteBeforeCutover(i: LinkInputs): Step[] {
-  switch (i.beforeCutoverDelete) {
-    case 'forget':
-      return [{ action: 'forget the link: remove it from the stack only; it keeps replicating' }];
-    case 'breakLink':
-      return [
-        {
-          action:
-            'break the link without cutover (ARM DELETE): SQL Server stays primary; the managed instance copies become independent',
-          irreversible: true,
-        },
-      ];
-    default:
-      return [
-        {
-          action:
-            "refuse: deleting before cutover needs cutover first, or beforeCutoverDelete 'forget' or 'breakLink'",
-        },
-      ];
-  }
-}
+export const isBusinessCritical = (instance: InstanceView) => /business ?critical/i.test(instance.tier ?? '');
 
 // ---------- observation ----------
 
 export interface LinkObservation {
   link?: LinkView;
   replicas: ReplicaRow[];
+  /** The managed instance's member of the DAG, as SQL Server's definition names it. */
   managedInstanceAg?: string;
+  /** SQL Server's own role in the DAG (its replica row), when SQL Server has the DAG. */
+  sqlServerRole?: string;
   sqlServerMode?: string;
   managedInstanceMode?: string;
 }
 
 export async function observeLink(i: ReadyLink, ctx: LinkContext): Promise<LinkObservation> {
   const [link, replicas] = await Promise.all([ctx.arm.getLink(), ctx.sql.dagReplicas(i.linkName)]);
+  const own = replicas.find((r) => eq(r.replicaServerName, i.sqlServerAvailabilityGroupName));
   const other = replicas.find((r) => !eq(r.replicaServerName, i.sqlServerAvailabilityGroupName));
+  // SQL Server's definition names the member the ALTER must use: older links name the managed instance itself,
+  // newer ones its AG (issue 7 point 12); the input and ARM are fallbacks when SQL Server has no DAG.
   const managedInstanceAg =
-    i.managedInstanceAvailabilityGroupName ?? link?.instanceAvailabilityGroupName ?? other?.replicaServerName;
+    other?.replicaServerName ?? i.managedInstanceAvailabilityGroupName ?? link?.instanceAvailabilityGroupName;
   const modes = [...new Set(replicas.map((r) => r.availabilityMode))];
   return {
     link,
     replicas,
     managedInstanceAg,
+    sqlServerRole: own?.role,
     sqlServerMode: modes.length === 1 ? modes[0] : modes.length ? modes.join('/') : undefined,
     managedInstanceMode: link?.replicationMode,
   };
@@ -214,6 +121,14 @@ export async function ensureMode(
         },
       );
     }
+    if (
+      i.managedInstanceAvailabilityGroupName &&
+      !eq(i.managedInstanceAvailabilityGroupName, o.managedInstanceAg)
+    ) {
+      ctx.log(
+        `SQL Server's definition of ${i.linkName} names the managed instance '${o.managedInstanceAg}' (not '${i.managedInstanceAvailabilityGroupName}'): using SQL Server's name`,
+      );
+    }
     ctx.log(`switching SQL Server side of ${i.linkName} to ${target} (ALTER AVAILABILITY GROUP)`);
     await ctx.sql.setDagMode(i.linkName, i.sqlServerAvailabilityGroupName, o.managedInstanceAg, target);
   }
@@ -235,103 +150,21 @@ export async function ensureMode(
   return o;
 }
 
-// ---------- LSN gate ----------
-
-export async function sampleLsns(
-  i: ReadyLink,
-  ctx: LinkContext,
-  businessCritical: boolean,
-  opts?: SqlCallOptions,
-): Promise<LsnSample[]> {
-  return Promise.all(
-    i.databaseNames.map(async (db) => {
-      const [s, m] = await Promise.all([
-        ctx.sql.lsns(i.linkName, db, opts),
-        ctx.mi.lsns(db, businessCritical, opts),
-      ]);
-      const rows = businessCritical ? m.filter((r) => r.primary !== false) : m;
-      // More than one row without the BC filter means secondaries were read: the lowest is the safe one.
-      const values = rows.map((r) => r.hardened);
-      const hardened = values.includes(undefined)
-        ? undefined
-        : (values as bigint[]).reduce<bigint | undefined>(
-            (a, b) => (a === undefined || b < a ? b : a),
-            undefined,
-          );
-      return {
-        database: db,
-        sqlServerEndOfLog: s?.endOfLog,
-        sqlServerHardened: s?.hardened,
-        managedInstanceHardened: rows.length ? hardened : undefined,
-      };
-    }),
-  );
-}
-
-export interface GateResult {
-  passed: boolean;
-  samples: LsnSample[];
-  error?: MigrationError;
-}
-
-export async function runGate(
-  i: ReadyLink,
-  ctx: LinkContext,
-  businessCritical: boolean,
-): Promise<GateResult> {
-  const gate = new LsnGate(i.lsnStabilityWindowInMs);
-  let last: LsnSample[] = [];
-  let moves = 0;
-  try {
-    await ctx.wait({
-      what: `the LSN gate (${i.databaseNames.join(', ')})`,
-      // The gate's deadline bounds each reading: a stalled query ends the gate at its deadline, not later.
-      poll: async ({ deadline }) => {
-        last = await sampleLsns(i, ctx, businessCritical, { deadline });
-        const now = ctx.clock.now();
-        const state = gate.observe(last, now);
-        if (gate.restarted(now)) moves++;
-        // The first reading always "moves"; after that, movement in this reading means the workload runs.
-        return { samples: last, state, moving: moves > 1 && gate.restarted(now) };
-      },
-      judge: (s) =>
-        s.state.status === 'passed'
-          ? { done: true }
-          : {
-              done: false,
-              waiting: s.moving
-                ? `${s.state.reason} (LSNs still moving: is the workload stopped?)`
-                : s.state.reason,
-            },
-      describe: (s) => describeSamples(s.samples),
-      deadline: ctx.clock.now() + i.lsnDeadlineInMs,
-      intervalMs: i.lsnPollIntervalInMs,
-    });
-    return { passed: true, samples: last };
-  } catch (e) {
-    if (!(e instanceof MigrationError) || e.code !== 'Timeout') throw e;
-    return {
-      passed: false,
-      samples: last,
-      error: new MigrationError(
-        'LsnGateNotPassed',
-        `The LSN gate did not pass within ${Math.round(i.lsnDeadlineInMs / 1000)}s: the managed instance has not provably received every transaction.`,
-        {
-          lastState: describeSamples(last),
-          hint: 'stop the workload on SQL Server and make sure the link is connected and synchronous, then run up again; to fail over anyway and accept losing the transactions not hardened on the managed instance, set allowDataLoss: true',
-        },
-      ),
-    };
-  }
-}
-
 // ---------- cutover ----------
 
 export interface CutoverResult {
   cutoverAt: string;
-  route: 'breakLink' | 'tsqlFailover';
+  /**
+   * The managed instance's own UTC clock right before the failover call (style 126): the first full backup
+   * must start after it. Its own clock, because msdb dates are the instance's and clocks differ.
+   */
+  managedInstanceCutoverAt?: string;
+  route: Route;
+  routeReason?: string;
   forced: boolean;
   finalLsns: Record<string, string | null>;
+  /** The cutover removed the link on the managed instance (or it was gone already). */
+  linkRemoved?: boolean;
 }
 
 export async function cutover(
@@ -339,17 +172,53 @@ export async function cutover(
   ctx: LinkContext,
   previous?: Partial<CutoverResult>,
 ): Promise<CutoverResult> {
+  // First step, before anything changes: the link on both sides, the server version, the instance (tier and
+  // update policy, read once), and the route. A refusal here costs no downtime.
   let o = await observeLink(i, ctx);
-  const info = await ctx.sql.info();
-  const tier = await ctx.arm.getInstance();
-  const bc = /business ?critical/i.test(tier.tier ?? '');
-  let result: CutoverResult | undefined;
   if (!o.link && o.replicas.length === 0 && !previous?.cutoverAt) throw linkMissing(i, o)!;
-  // The link removed (by this resource before a crash, or already cleaned up) or the MI primary: the failover
-  // happened; only the verification is left.
+  const instance = await ctx.arm.getInstance();
+  let result: CutoverResult | undefined;
   if (cutOver(o)) {
-    ctx.log(`link ${i.linkName} is already ${o.link ? 'failed over' : 'removed'}: resuming at verification`);
+    // The link removed (by this resource before a crash, or already cleaned up) or the MI primary: the
+    // failover happened; what is left is ending a split brain, removing the link, and the verification.
+    ctx.log(
+      `link ${i.linkName} is already ${o.link ? 'failed over' : 'removed'}: resuming after the failover`,
+    );
+    const splitBrain = !!o.link && eq(o.sqlServerRole, 'PRIMARY');
+    if (splitBrain)
+      ctx.log(
+        `SQL Server is still primary of ${i.linkName} while the managed instance is: the failover was forced`,
+      );
+    // Outputs written before the cutover say forcedFailover false: only a recorded true or the split brain count.
+    const forced = previous?.forced === true || splitBrain;
+    if (splitBrain) await endSplitBrain(i, ctx);
+    const linkRemoved = await removeLinkIfAsked(i, ctx, o.link !== undefined);
+    result = {
+      cutoverAt: previous?.cutoverAt ?? iso(ctx.clock.now()),
+      // Not recorded before the crash: the instance's clock now (later than the failover: never too early).
+      managedInstanceCutoverAt: previous?.managedInstanceCutoverAt ?? (await ctx.mi.utcNow()),
+      route: previous?.route ?? (o.link ? 'tsqlFailover' : 'breakLink'),
+      routeReason: previous?.routeReason,
+      forced,
+      // Not recorded before the crash: unknown per database (null), never an empty claim.
+      finalLsns: previous?.finalLsns ?? Object.fromEntries(i.databaseNames.map((d) => [d, null])),
+      linkRemoved: previous?.linkRemoved ?? linkRemoved,
+    };
   } else {
+    const info = await ctx.sql.info();
+    const decision = chooseRoute(i.failoverRoute ?? 'auto', info, instance.databaseFormat);
+    if (i.keepLinkAfterFailover && decision.route === 'breakLink') {
+      throw new MigrationError(
+        'KeepLinkImpossible',
+        `keepLinkAfterFailover is true but the link ${i.linkName} can only be failed over by breaking it: ${decision.reason}.`,
+        {
+          hint: "set keepLinkAfterFailover: false to migrate by breaking the link, or meet the T-SQL route's conditions (SQL Server 2022 CU13+ with the SQL Server 2022 update policy, or 2025 with the 2025 policy)",
+        },
+      );
+    }
+    ctx.log(
+      `failover route of ${i.linkName}: ${decision.route === 'tsqlFailover' ? 'T-SQL FAILOVER' : 'break the link (ARM DELETE)'}, because ${decision.reason} (update policy from ARM databaseFormat)`,
+    );
     if (!eq(o.managedInstanceMode, 'Sync') || o.replicas.some((r) => !eq(r.availabilityMode, SYNC))) {
       if (!(i.switchToSyncForCutover || i.replicationMode === 'Sync')) {
         throw new MigrationError(
@@ -362,8 +231,7 @@ export async function cutover(
       }
       o = await ensureMode(i, ctx, 'Sync');
     }
-    const route = chooseRoute(i.failoverRoute ?? 'auto', info);
-    const gate = await runGate(i, ctx, bc);
+    const gate = await runGate(i, ctx, isBusinessCritical(instance));
     const forced = !gate.passed;
     if (forced) {
       if (!i.allowDataLoss) throw gate.error!;
@@ -372,14 +240,31 @@ export async function cutover(
     } else {
       ctx.log(`LSN gate passed: ${describeSamples(gate.samples)}`);
     }
-    await failover(i, ctx, route, forced);
+    const finalLsns = Object.fromEntries(
+      gate.samples.map((s: LsnSample) => [s.database, lsnText(s.managedInstanceHardened)]),
+    );
+    // Right before the irreversible call: is it done already (a resumed run, or someone else)?
+    const managedInstanceCutoverAt = await ctx.mi.utcNow();
+    const now = await ctx.arm.getLink();
+    if (!now || eq(now.instanceLinkRole, 'Primary')) {
+      ctx.log(
+        `link ${i.linkName} is already ${now ? 'failed over' : 'removed'}: not calling the failover again`,
+      );
+    } else {
+      await failover(i, ctx, decision.route, forced);
+    }
+    if (forced && decision.route === 'tsqlFailover') await endSplitBrain(i, ctx);
+    const linkRemoved =
+      decision.route === 'breakLink' ||
+      (await removeLinkIfAsked(i, ctx, (await ctx.arm.getLink()) !== undefined));
     result = {
       cutoverAt: iso(ctx.clock.now()),
-      route,
+      managedInstanceCutoverAt,
+      route: decision.route,
+      routeReason: decision.reason,
       forced,
-      finalLsns: Object.fromEntries(
-        gate.samples.map((s) => [s.database, lsnText(s.managedInstanceHardened)]),
-      ),
+      finalLsns,
+      linkRemoved,
     };
   }
   await ctx.wait({
@@ -397,14 +282,50 @@ export async function cutover(
     intervalMs: i.pollIntervalInMs,
   });
   ctx.log(`cutover done: ${i.databaseNames.join(', ')} online and read-write on the managed instance`);
-  return (
-    result ?? {
-      cutoverAt: previous?.cutoverAt ?? iso(ctx.clock.now()),
-      route: previous?.route ?? (o.link ? 'tsqlFailover' : 'breakLink'),
-      forced: previous?.forced ?? false,
-      finalLsns: previous?.finalLsns ?? {},
-    }
+  return result;
+}
+
+/** The migration guide removes the link at the failover; keepLinkAfterFailover keeps it (for failback). */
+async function removeLinkIfAsked(i: ReadyLink, ctx: LinkContext, present: boolean): Promise<boolean> {
+  if (!present) return true;
+  if (i.keepLinkAfterFailover) {
+    ctx.log(
+      `keeping the link ${i.linkName} after the failover (keepLinkAfterFailover): it replicates back to SQL Server`,
+    );
+    return false;
+  }
+  ctx.log(`removing the link ${i.linkName} on the managed instance (ARM DELETE): the failover is one way`);
+  await ctx.arm.deleteLink();
+  return true;
+}
+
+/**
+ * After a forced failover the managed instance is primary and SQL Server still accepts writes (split brain,
+ * failover guide "Inconsistent state after forced failover"): SET (ROLE = SECONDARY) on SQL Server, verified,
+ * or, with afterForcedFailover 'leaveSqlServerPrimary', a loud warning.
+ */
+async function endSplitBrain(i: ReadyLink, ctx: LinkContext): Promise<void> {
+  if (i.afterForcedFailover !== 'setSqlServerSecondary') {
+    ctx.log(
+      `WARNING: SQL Server is still primary of ${i.linkName} and accepts writes (split brain); afterForcedFailover is leaveSqlServerPrimary: stop the applications writing to SQL Server and run ALTER AVAILABILITY GROUP [${i.linkName}] SET (ROLE = SECONDARY) there`,
+    );
+    return;
+  }
+  ctx.log(
+    `ending the split brain: SQL Server takes the secondary role in ${i.linkName} (ALTER AVAILABILITY GROUP ... SET (ROLE = SECONDARY))`,
   );
+  await ctx.sql.setDagRoleSecondary(i.linkName);
+  await ctx.wait({
+    what: `SQL Server to be secondary in ${i.linkName}`,
+    poll: () => observeLink(i, ctx),
+    judge: (o) =>
+      !eq(o.sqlServerRole, 'PRIMARY')
+        ? { done: true }
+        : { done: false, waiting: 'SQL Server still reports PRIMARY' },
+    describe: (o) => `SQL Server ${o.sqlServerRole ?? 'without the DAG'}`,
+    deadline: ctx.clock.now() + i.operationDeadlineInMs,
+    intervalMs: i.pollIntervalInMs,
+  });
 }
 
 async function allReadWrite(i: ReadyLink, ctx: LinkContext): Promise<boolean> {
@@ -412,12 +333,7 @@ async function allReadWrite(i: ReadyLink, ctx: LinkContext): Promise<boolean> {
   return states.every(isReadWrite);
 }
 
-async function failover(
-  i: ReadyLink,
-  ctx: LinkContext,
-  route: 'breakLink' | 'tsqlFailover',
-  forced: boolean,
-): Promise<void> {
+async function failover(i: ReadyLink, ctx: LinkContext, route: Route, forced: boolean): Promise<void> {
   if (route === 'breakLink') {
     ctx.log(
       `breaking the link ${i.linkName} (ARM DELETE)${forced ? ' WITHOUT a passed LSN gate: data may be lost' : ''}`,
@@ -455,20 +371,43 @@ export interface CleanupResult {
   cleanupAt: string;
 }
 
-export async function cleanupAfterCutover(i: ReadyLink, ctx: LinkContext): Promise<CleanupResult> {
+const MI_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?$/;
+
+/**
+ * Cleanup after the cutover. `miCutoverAt`: the managed instance's clock at the cutover (the first full
+ * backup must start after it); unknown, the instance's clock now stands in for it (later, never earlier).
+ */
+export async function cleanupAfterCutover(
+  i: ReadyLink,
+  ctx: LinkContext,
+  miCutoverAt?: string,
+): Promise<CleanupResult> {
   if (i.cleanup === 'none') {
     ctx.log('cleanup is none: SQL Server objects are kept');
     return { droppedLink: false, droppedAvailabilityGroup: false, cleanupAt: iso(ctx.clock.now()) };
   }
+  const known = miCutoverAt !== undefined && MI_TIME.test(miCutoverAt);
+  const since = known ? miCutoverAt : await ctx.mi.utcNow();
+  if (!known) {
+    ctx.log(
+      `the cutover time is not recorded: waiting for a full backup started after ${since} (instance time)`,
+    );
+  }
   await ctx.wait({
     what: `the managed instance's first full backup of ${i.databaseNames.join(', ')}`,
-    poll: () => Promise.all(i.databaseNames.map(async (d) => [d, await ctx.mi.firstFullBackup(d)] as const)),
+    poll: () =>
+      Promise.all(i.databaseNames.map(async (d) => [d, await ctx.mi.firstFullBackup(d, since)] as const)),
     judge: (rows) =>
       rows.every(([, t]) => t)
         ? { done: true }
-        : { done: false, waiting: 'the link must not be removed before it' },
+        : { done: false, waiting: 'the SQL Server side must not be removed before it' },
     describe: (rows) =>
-      rows.map(([d, t]) => `${d}: ${t ? `full backup at ${t}` : 'no full backup yet'}`).join(', '),
+      rows
+        .map(
+          ([d, t]) =>
+            `${d}: ${t ? `full backup finished ${t} (instance time)` : `no full backup since ${since} yet`}`,
+        )
+        .join(', '),
     deadline: ctx.clock.now() + i.firstBackupDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
     hint: 'the managed instance takes a full backup shortly after the databases become read-write; run destroy again later',
@@ -516,13 +455,15 @@ export async function deleteLinkResource(
 ): Promise<string> {
   const o = await observeLink(i, ctx);
   const done = typeof olds.cutoverAt === 'string' || (cutOver(o) && (await allReadWrite(i, ctx)));
+  const miCutoverAt =
+    typeof olds.managedInstanceCutoverAt === 'string' ? olds.managedInstanceCutoverAt : undefined;
   if (done) {
     if (olds.cleanupAt) {
       ctx.log('cleanup already done during up: nothing left to drop');
       return 'already-clean';
     }
     ctx.log(formatPlan('cleanup after cutover', planCleanup(i)));
-    await cleanupAfterCutover(i, ctx);
+    await cleanupAfterCutover(i, ctx, miCutoverAt);
     return 'cleaned';
   }
   switch (i.beforeCutoverDelete) {
@@ -551,6 +492,8 @@ export function linkOutputs(
   samples: LsnSample[],
   extra: Partial<CutoverResult & CleanupResult>,
 ): Record<string, unknown> {
+  const armLag = (db: string) =>
+    o.link?.databases.find((d) => d.databaseName.toLowerCase() === db.toLowerCase())?.lagSeconds;
   return {
     managedInstanceId: i.managedInstanceId,
     linkName: i.linkName,
@@ -563,6 +506,9 @@ export function linkOutputs(
     switchToSyncForCutover: i.switchToSyncForCutover === true,
     failoverRoute: i.failoverRoute,
     allowDataLoss: i.allowDataLoss === true,
+    afterForcedFailover: i.afterForcedFailover ?? null,
+    keepLinkAfterFailover: i.keepLinkAfterFailover === true,
+    allowShortStabilityWindow: i.allowShortStabilityWindow === true,
     cleanup: i.cleanup,
     cleanupAfterCutover: i.cleanupAfterCutover === true,
     beforeCutoverDelete: i.beforeCutoverDelete,
@@ -576,6 +522,7 @@ export function linkOutputs(
     linkState: o.link ? (o.link.linkState ?? 'Present') : 'Removed',
     instanceLinkRole: o.link?.instanceLinkRole ?? null,
     partnerLinkRole: o.link?.partnerLinkRole ?? null,
+    sqlServerRole: o.sqlServerRole ?? null,
     managedInstanceReplicationMode: o.managedInstanceMode ?? null,
     sqlServerReplicationMode: o.sqlServerMode ?? null,
     databases: samples.map((s) => ({
@@ -583,15 +530,21 @@ export function linkOutputs(
       sqlServerLastHardenedLsn: lsnText(s.sqlServerHardened),
       sqlServerEndOfLogLsn: lsnText(s.sqlServerEndOfLog),
       managedInstanceLastHardenedLsn: lsnText(s.managedInstanceHardened),
+      // SQL Server's own end of log minus what the managed instance hardened (NULL when either is unknown).
       lagLsn:
-        s.sqlServerHardened !== undefined && s.managedInstanceHardened !== undefined
-          ? (s.sqlServerHardened - s.managedInstanceHardened).toString()
+        s.sqlServerEndOfLog !== undefined && s.managedInstanceHardened !== undefined
+          ? (s.sqlServerEndOfLog - s.managedInstanceHardened).toString()
           : null,
+      // ARM's lag in seconds; its -1 ("cannot tell") is shown as null, never as caught up.
+      replicationLagSeconds: armLag(s.database) ?? null,
     })),
     cutoverAt: extra.cutoverAt ?? null,
+    managedInstanceCutoverAt: extra.managedInstanceCutoverAt ?? null,
     failoverRouteUsed: extra.route ?? null,
+    failoverRouteReason: extra.routeReason ?? null,
     forcedFailover: extra.forced ?? false,
     finalLsns: extra.finalLsns ?? null,
+    linkRemovedAtFailover: extra.linkRemoved ?? null,
     cleanupDone: extra.cleanupAt !== undefined,
     cleanupAt: extra.cleanupAt ?? null,
     droppedLink: extra.droppedLink ?? false,

@@ -1,30 +1,37 @@
 import { ServiceError } from '../../world/errors';
 import type { ManagedInstance } from '../../world/instances';
 import type { LinkResourceView, LinkWorld } from '../../world/link';
-import { actionField, parseDagPatch, parseDagPut, renderDag } from '../../world/linkArm';
+import { actionField, parseDagPatch, parseDagPut, putMatches, renderDag } from '../../world/linkArm';
 import type { ArmContext, RouteFamily } from '../context';
-import type { OperationOutcome } from '../lro';
+import type { Operation, OperationOutcome } from '../lro';
 import type { ArmRequest, ArmResponse } from '../router';
-import { acceptedOperation, findInstance, MANAGED_INSTANCE, resourceNotFound } from './common';
+import { acceptedOperation, findInstance, MANAGED_INSTANCE } from './common';
 
 /**
- * The Managed Instance link contract: …/managedInstances/{mi}/distributedAvailabilityGroups[/{dag}].
+ * The Managed Instance link contract: …/managedInstances/{mi}/distributedAvailabilityGroups[/{dag}], as the
+ * recordings show it (../shared/recordings/link-*.jsonl, README):
  *
  * - GET (old property model below 2023-05-01-preview and on stable 2023-08-01, new model above; linkArm.ts),
- *   list (paged by nextLink).
- * - PUT: 201 + Azure-AsyncOperation; succeeds once seeding is done, fails (and rolls back) when the link is
- *   not seeded within `linkCreationTimeoutMs` (e.g. SQL Server has no matching DAG).
- * - PATCH (replicationMode, the managed instance's side of the sync switch), DELETE (breaks the link: the
- *   managed instance database goes read-write), POST /failover and /setRole: 202 + Location; the change
- *   applies when the operation completes (`operationMs` of simulated time after the request).
- * Requests that the service refuses up front (planned failover on a secondary, bad bodies) answer 400 at once.
+ *   list (paged by nextLink). A missing link is 404 ResourceNotFound (link-errors seq 8); a missing managed
+ *   instance is 404 ResourceNotFound naming the instance (link-errors seq 5).
+ * - Every write (PUT, PATCH, DELETE, POST failover/setRole) answers 202 with a stub `{operation, startTime}`
+ *   and both Azure-AsyncOperation and Location (link-errors seq 6, 9, 16; link-mgmt seq 1, 8;
+ *   link-multi-database-update seq 1, 12, 27). The change applies when the operation ends.
+ * - PUT of a new link: its operation runs until seeding is done (11–81 s recorded), fails (and rolls back)
+ *   when not seeded within `linkCreationTimeoutMs`; a repeated identical PUT succeeds at once (link-errors
+ *   16–17). Bodies the service refuses are 400 at once (link-errors 0–4).
+ * - DELETE of a link that does not exist answers 202 too; its operation fails with OperationIdNotFound
+ *   (link-errors 6–7), never 404/204.
+ * - Planned failover on a link whose instance is secondary is 400 at once (link-errors 19).
  */
 export interface DagRouteOptions {
-  /** Simulated ms a PATCH/DELETE/failover/setRole operation takes. Default 5 s. */
+  /** Simulated ms a PATCH/DELETE/failover/setRole operation takes. Default 15 s (recorded: 11–23 s). */
   operationMs?: number;
   /** Simulated ms after which an unseeded link creation fails. Default 5 min. */
   linkCreationTimeoutMs?: number;
-  /** Items per page of the list. Default 10. */
+  /** Simulated ms GETs answer sparse after a PUT created the link (recordings README). Default 5 s. */
+  sparseAfterCreateMs?: number;
+  /** Items per page of the list. Default 10 (no source: the recordings list at most one link). */
   pageSize?: number;
 }
 
@@ -35,15 +42,41 @@ const KIND = 'distributedAvailabilityGroups';
 const IN_PROGRESS: OperationOutcome = { status: 'InProgress' };
 const SUCCEEDED: OperationOutcome = { status: 'Succeeded' };
 
+type Write = 'create' | 'createFromMi' | 'update' | 'drop' | 'failover' | 'setRole';
+
+/**
+ * The `operation` of the 202 stub. Recorded: DistributedAvailabilityGroupsLinkCreate, …LinkCreateFromMI,
+ * …DropLink (2023-08-01-preview, link-errors/link-mgmt); CreateManagedFailoverGroup, UpdateManagedFailoverGroup,
+ * DropManagedFailoverGroup (2025-08-01-preview, link-multi-database-update). Failover and setRole: no source.
+ */
+function operationName(write: Write, apiVersion: string): string {
+  const newer = apiVersion.slice(0, 10) >= '2025-08-01';
+  switch (write) {
+    case 'create':
+      return newer ? 'CreateManagedFailoverGroup' : 'DistributedAvailabilityGroupsLinkCreate';
+    case 'createFromMi':
+      return newer ? 'CreateManagedFailoverGroup' : 'DistributedAvailabilityGroupsLinkCreateFromMI';
+    case 'update':
+      return newer ? 'UpdateManagedFailoverGroup' : 'DistributedAvailabilityGroupsUpdate';
+    case 'drop':
+      return newer ? 'DropManagedFailoverGroup' : 'DistributedAvailabilityGroupsDropLink';
+    case 'failover':
+      return 'DistributedAvailabilityGroupsFailover';
+    case 'setRole':
+      return 'DistributedAvailabilityGroupsSetRole';
+  }
+}
+
 export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): RouteFamily {
-  const operationMs = options.operationMs ?? 5_000;
+  const operationMs = options.operationMs ?? 15_000;
   const creationTimeoutMs = options.linkCreationTimeoutMs ?? 5 * 60_000;
+  const sparseMs = options.sparseAfterCreateMs ?? 5_000;
   const pageSize = options.pageSize ?? 10;
 
   return (router, ctx) => {
-    /** The managed instance of the path, which must be the one the link world simulates. */
+    /** The managed instance of the path; a missing one is 404 ResourceNotFound naming it (link-errors seq 5). */
     const instance = (req: ArmRequest): ManagedInstance => {
-      const mi = findInstance(ctx, req, true);
+      const mi = findInstance(ctx, req, false);
       ctx.world.runDue();
       return mi;
     };
@@ -55,47 +88,74 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       `/managedInstances/${mi.name}/distributedAvailabilityGroups/${name}`;
     const render = (req: ArmRequest, mi: ManagedInstance, view: LinkResourceView) =>
       renderDag(view, idOf(mi, view.name), req.apiVersion ?? '');
-    /** The link of the path, or 404 ResourceNotFound. */
+    const exists = (mi: ManagedInstance, name: string) => simulated(mi) && link.hasLink(name);
+    /** The link of the path, or 404 ResourceNotFound as recorded (link-errors seq 8). */
     const existing = (req: ArmRequest, mi: ManagedInstance): LinkResourceView => {
-      if (!simulated(mi) || !link.hasLink(dagName(req))) {
-        throw resourceNotFound(
-          `Microsoft.Sql/managedInstances/${mi.name}/distributedAvailabilityGroups/${dagName(req)}`,
-          req.params.resourceGroupName,
+      if (!exists(mi, dagName(req))) {
+        throw new ServiceError(
+          'ResourceNotFound',
+          `The requested resource of type 'Microsoft.Sql/managedInstances/distributedAvailabilityGroups' with name '${dagName(req)}' was not found.`,
+          404,
         );
       }
       return link.linkView(dagName(req));
     };
 
+    /** The 202 of every write: the stub body and both LRO headers. */
+    const accepted = (req: ArmRequest, op: Operation, write: Write): ArmResponse => {
+      const stub = {
+        operation: operationName(write, req.apiVersion ?? ''),
+        startTime: op.startTime.toISOString(),
+      };
+      const answer = acceptedOperation(ctx, req, op, {
+        status: 202,
+        body: stub,
+        via: 'Azure-AsyncOperation',
+      });
+      const headers = { ...(answer.headers ?? {}) };
+      const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name.toLowerCase());
+      if (!has('Azure-AsyncOperation'))
+        headers['Azure-AsyncOperation'] = ctx.lro.asyncOperationUrl(op, req.baseUrl, req.apiVersion);
+      if (!has('Location')) headers.Location = ctx.lro.locationUrl(op, req.baseUrl, req.apiVersion);
+      return { ...answer, status: 202, headers, body: stub };
+    };
+
+    const start = (mi: ManagedInstance, evaluate: () => OperationOutcome, result?: () => unknown) =>
+      ctx.lro.start({
+        kind: KIND,
+        subscriptionId: mi.subscriptionId,
+        location: mi.location,
+        evaluate,
+        result,
+      });
+
     /**
-     * Starts an operation that applies `change` once `operationMs` of simulated time has passed; a refusal
-     * at that point fails the operation with the service's error.
+     * Starts an operation that applies `change` once `operationMs` of simulated time has passed, whether or not
+     * anyone polls it (the service carries on when the client is gone; the next request that looks at the
+     * world applies it); a refusal at that point fails the operation with the service's error.
      */
     const timedChange = (
       req: ArmRequest,
       mi: ManagedInstance,
+      write: Write,
       change: () => void,
       result?: () => unknown,
     ) => {
       const due = ctx.world.clock.now() + operationMs;
       let outcome: OperationOutcome = IN_PROGRESS;
-      const op = ctx.lro.start({
-        kind: KIND,
-        subscriptionId: mi.subscriptionId,
-        location: mi.location,
-        evaluate: () => {
-          if (outcome.status !== 'InProgress' || ctx.world.clock.now() < due) return outcome;
-          try {
-            change();
-            outcome = SUCCEEDED;
-          } catch (err) {
-            if (!(err instanceof ServiceError)) throw err;
-            outcome = { status: 'Failed', error: err };
-          }
-          return outcome;
-        },
-        result,
-      });
-      return acceptedOperation(ctx, req, op, { status: 202, via: 'Location' });
+      const apply = (): OperationOutcome => {
+        if (outcome.status !== 'InProgress' || ctx.world.clock.now() < due) return outcome;
+        try {
+          change();
+          outcome = SUCCEEDED;
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          outcome = { status: 'Failed', error: err };
+        }
+        return outcome;
+      };
+      ctx.world.schedule(due, () => void apply());
+      return accepted(req, start(mi, apply, result), write);
     };
 
     router.get(DAGS, (req) => {
@@ -127,38 +187,42 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
         );
       }
       const name = dagName(req);
-      const isNew = !link.hasLink(name);
-      const view = link.createManagedInstanceLink(parseDagPut(name, req.body, req.apiVersion ?? ''));
+      const spec = parseDagPut(name, req.body, req.apiVersion ?? '');
+      if (link.hasLink(name)) {
+        const view = link.linkView(name);
+        if (putMatches(spec, view))
+          return accepted(
+            req,
+            start(mi, () => SUCCEEDED),
+            'create',
+          );
+        // No source for a PUT that differs from the link: its replication mode is applied, nothing else.
+        return timedChange(req, mi, 'create', () => {
+          if (spec.replicationMode) link.updateReplicationMode(name, spec.replicationMode);
+        });
+      }
+      link.createManagedInstanceLink({ ...spec, sparseForMs: sparseMs });
       const started = ctx.world.clock.now();
-      const op = ctx.lro.start({
-        kind: KIND,
-        subscriptionId: mi.subscriptionId,
-        location: mi.location,
-        evaluate: () => {
-          if (!link.hasLink(name)) {
-            return {
-              status: 'Failed',
-              error: new ServiceError('OperationCanceled', 'The link was removed.'),
-            };
-          }
-          if (link.linkView(name).databases.every((db) => db.replicaState === 'Catchup')) return SUCCEEDED;
-          if (ctx.world.clock.now() - started < creationTimeoutMs) return IN_PROGRESS;
-          link.removeManagedInstanceLink(name);
-          return {
-            status: 'Failed',
-            error: new ServiceError(
-              'OperationTimedOut',
-              'The operation timed out and automatically rolled back. Please retry the operation.',
-              500,
-            ),
-          };
-        },
+      const op = start(mi, () => {
+        if (!link.hasLink(name)) {
+          return { status: 'Failed', error: new ServiceError('OperationCanceled', 'The link was removed.') };
+        }
+        const view = link.linkView(name);
+        if (!view.sparse && view.databases.every((db) => db.replicaState === 'LinkSynchronizing')) {
+          return SUCCEEDED;
+        }
+        if (ctx.world.clock.now() - started < creationTimeoutMs) return IN_PROGRESS;
+        link.removeManagedInstanceLink(name);
+        return {
+          status: 'Failed',
+          error: new ServiceError(
+            'OperationTimedOut',
+            'The operation timed out and automatically rolled back. Please retry the operation.',
+            500,
+          ),
+        };
       });
-      return acceptedOperation(ctx, req, op, {
-        status: isNew ? 201 : 200,
-        body: render(req, mi, view),
-        via: 'Azure-AsyncOperation',
-      });
+      return accepted(req, op, 'create');
     });
 
     router.add('PATCH', DAG, (req) => {
@@ -168,6 +232,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       return timedChange(
         req,
         mi,
+        'update',
         () => {
           if (replicationMode) link.updateReplicationMode(name, replicationMode);
         },
@@ -177,10 +242,23 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
 
     router.delete(DAG, (req) => {
       const mi = instance(req);
-      if (!simulated(mi) || !link.hasLink(dagName(req))) return { status: 204 };
-      const name = link.linkView(dagName(req)).name;
-      return timedChange(req, mi, () => {
-        if (link.hasLink(name)) link.removeManagedInstanceLink(name);
+      const name = dagName(req);
+      if (!exists(mi, name)) {
+        // 202 and an operation that fails, never 404/204 (link-errors seq 6–7).
+        const error = new ServiceError(
+          'OperationIdNotFound',
+          `The operation with Id: '${name}' does not exist.`,
+          404,
+        );
+        return accepted(
+          req,
+          start(mi, () => ({ status: 'Failed', error })),
+          'drop',
+        );
+      }
+      const actual = link.linkView(name).name;
+      return timedChange(req, mi, 'drop', () => {
+        if (link.hasLink(actual)) link.removeManagedInstanceLink(actual);
       });
     });
 
@@ -196,6 +274,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
         );
       }
       if (planned && view.instanceLinkRole !== 'Primary') {
+        // link-errors seq 19.
         throw new ServiceError(
           'InvalidDistributedAvailabilityGroupFailoverInstanceRole',
           'Planned failover can be executed on a link in the primary role only. Current state of the specified link is secondary.',
@@ -204,6 +283,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       return timedChange(
         req,
         mi,
+        'failover',
         () => link.armFailover(view.name, failoverType as string),
         () => render(req, mi, link.linkView(view.name)),
       );
@@ -223,6 +303,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       return timedChange(
         req,
         mi,
+        'setRole',
         () => link.armSetRole(view.name, instanceRole, roleChangeType),
         () => render(req, mi, link.linkView(view.name)),
       );

@@ -6,12 +6,25 @@ import { findInstance, MANAGED_INSTANCE } from './common';
 export const managedInstanceRoutes: RouteFamily = (router, ctx) => {
   router.get(MANAGED_INSTANCE, (req) => {
     ctx.world.runDue();
-    return { status: 200, body: managedInstanceBody(findInstance(ctx, req, false)) };
+    return { status: 200, body: managedInstanceBody(findInstance(ctx, req, false), req.apiVersion) };
   });
 };
 
-export function managedInstanceBody(mi: ManagedInstance): Record<string, unknown> {
+/**
+ * `properties.databaseFormat` (the update policy) is in the 2025-01-01 spec (ManagedInstances.json); older
+ * api-versions are shown without it (no source says they carry it: chosen hardest on the provider). The
+ * default policy is SQL Server 2022 (update-policy.md: "the default update policy for all existing and newly
+ * deployed instances").
+ */
+function carriesDatabaseFormat(apiVersion: string | undefined): boolean {
+  return (apiVersion ?? '').slice(0, 10) >= '2025-01-01';
+}
+
+export function managedInstanceBody(mi: ManagedInstance, apiVersion?: string): Record<string, unknown> {
   const business = mi.tier === 'BusinessCritical';
+  const databaseFormat = carriesDatabaseFormat(apiVersion)
+    ? { databaseFormat: mi.databaseFormat ?? 'SQLServer2022' }
+    : {};
   return {
     sku: { name: business ? 'BC_Gen5' : 'GP_Gen5', tier: mi.tier, capacity: mi.vCores, family: 'Gen5' },
     properties: {
@@ -33,6 +46,7 @@ export function managedInstanceBody(mi: ManagedInstance): Record<string, unknown
       currentBackupStorageRedundancy: 'Geo',
       requestedBackupStorageRedundancy: 'Geo',
       zoneRedundant: false,
+      ...databaseFormat,
     },
     location: mi.location,
     tags: mi.tags,
