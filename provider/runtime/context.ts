@@ -47,8 +47,14 @@ export class OperationContext {
 
   say = (line: string): void => this.log.info(line);
 
+  /** Backs off up to 4× the interval while nothing changes, unless the wait sets its own bound. */
   wait: Waiter = (o) =>
-    waitFor({ ...o, clock: this.clock, progress: this.say, maxIntervalMs: o.intervalMs * 4 });
+    waitFor({
+      ...o,
+      clock: this.clock,
+      progress: this.say,
+      maxIntervalMs: o.maxIntervalMs ?? o.intervalMs * 4,
+    });
 
   /**
    * Reports a failure (the host does not log create/update errors) and returns the error to throw: its

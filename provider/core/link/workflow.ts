@@ -268,6 +268,13 @@ export async function sampleLsns(
   );
 }
 
+/** The next LSN reading: one interval after this one, or when the stability window ends if that is sooner. */
+export function nextReadingAt(at: number, stableForMs: number, i: ReadyLink): number {
+  const next = at + i.lsnPollIntervalInMs;
+  const windowLeft = i.lsnStabilityWindowInMs - stableForMs;
+  return windowLeft > 0 ? Math.min(next, at + windowLeft) : next;
+}
+
 export interface GateResult {
   passed: boolean;
   samples: LsnSample[];
@@ -287,13 +294,16 @@ export async function runGate(
       what: `the LSN gate (${i.databaseNames.join(', ')})`,
       // The gate's deadline bounds each reading: a stalled query ends the gate at its deadline, not later.
       poll: async ({ deadline }) => {
+        // A reading's time is when it started: the window spans from the start of the first reading that saw
+        // these LSNs to the start of the last (as safe as end to end: both miss at most one reading's length).
+        const at = ctx.clock.now();
         last = await sampleLsns(i, ctx, businessCritical, { deadline });
-        const now = ctx.clock.now();
-        const state = gate.observe(last, now);
-        if (gate.restarted(now)) moves++;
+        const state = gate.observe(last, at);
+        if (gate.restarted(at)) moves++;
         // The first reading always "moves"; after that, movement in this reading means the workload runs.
-        return { samples: last, state, moving: moves > 1 && gate.restarted(now) };
+        return { samples: last, state, at, moving: moves > 1 && gate.restarted(at) };
       },
+      // Downtime: read every interval (no backoff), and exactly when the window ends.
       judge: (s) =>
         s.state.status === 'passed'
           ? { done: true }
@@ -302,6 +312,7 @@ export async function runGate(
               waiting: s.moving
                 ? `${s.state.reason} (LSNs still moving: is the workload stopped?)`
                 : s.state.reason,
+              dueAt: nextReadingAt(s.at, s.state.stableForMs, i),
             },
       describe: (s) => describeSamples(s.samples),
       deadline: ctx.clock.now() + i.lsnDeadlineInMs,

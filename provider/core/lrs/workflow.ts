@@ -283,6 +283,8 @@ export async function complete(
       describe: describeObservation,
       deadline: ctx.clock.now() + i.restoreDeadlineInMs,
       intervalMs: i.pollIntervalInMs,
+      // Downtime: completeRestore within one interval of the last backup being restored, so no backoff.
+      maxIntervalMs: i.pollIntervalInMs,
       hint: `make sure ${last} is the last log backup (taken after the workload stopped) and is uploaded to the folder; run up again to resume waiting`,
     });
     phase = phaseOf(o);
