@@ -39,6 +39,17 @@ function machine(quick: boolean): string {
   ].join('\n');
 }
 
+/** The results as prettier formats markdown (the lint checks every file), when prettier is installed. */
+async function formatted(text: string, file: string): Promise<string> {
+  try {
+    const prettier = require('prettier') as typeof import('prettier');
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    return await prettier.format(text, { ...options, parser: 'markdown' });
+  } catch {
+    return text;
+  }
+}
+
 async function main() {
   const quick = process.argv.includes('--quick') || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
   const only = arg('--only')?.split(',');
@@ -69,7 +80,7 @@ async function main() {
     ctx.markdown(),
     '',
   ].join('\n');
-  writeFileSync(out, text);
+  writeFileSync(out, await formatted(text, out));
   console.log(`\nwritten: ${out}`);
 }
 

@@ -90,7 +90,8 @@ export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
     if (now >= deadline) {
       throw new TimeoutError(options.what, formatDuration(now - started), text, options.hint);
     }
-    const next = Math.min(dueAt ?? pollStarted + interval, deadline);
+    // Never two polls at the same instant (a due time at or before this poll's start would spin).
+    const next = Math.min(Math.max(dueAt ?? pollStarted + interval, pollStarted + 1), deadline);
     await clock.sleep(Math.max(0, next - now));
   }
 }
