@@ -1,90 +1,87 @@
 /**
- * Benchmarks that print figures, measured as ratios within one run (never as timed tests):
- * - `__provider` size of each resource (what every state update carries);
- * - cold start of the preview path (load the provider, run check) vs loading every Azure/SQL adapter:
- *   preview must not pay for the SDKs;
- * - memory of the preview path vs all adapters;
- * - LSN gate evaluation cost per reading of 8 databases vs building the sample objects themselves.
+ * `npm run bench`: every bench in BENCHES, in order; figures are printed and written to bench/RESULTS.md
+ * with the machine they ran on. Figures and ratios only: nothing here asserts a time.
+ *
+ *   npm run bench                         full sizes
+ *   npm run bench -- --quick              tiny sizes (also BENCH_QUICK=1): what CI runs to see the benches run
+ *   npm run bench -- --only cutover,gate  some benches only
+ *   npm run bench -- --out /tmp/r.md      write the results elsewhere
  */
-import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import * as pulumi from '@pulumi/pulumi';
-import { LsnGate, type LsnSample } from '../provider/core/lsn';
-import { distributedAvailabilityGroupLinkProvider, logReplayMigrationProvider } from '../sdk';
+import { type Bench, BenchContext } from './common';
+import { cutoverBench } from './cutover';
+import { gateBench } from './gate';
+import { lrsPollBench } from './lrsPoll';
+import { previewBench } from './preview';
+import { requestsBench } from './requests';
+import { tokensBench } from './tokens';
 
-const root = path.resolve(__dirname, '..', '..');
+/** One line per bench: add yours here. */
+const BENCHES: Bench[] = [cutoverBench, requestsBench, gateBench, lrsPollBench, previewBench, tokensBench];
 
-function child(script: string): { ms: number; heapMB: number } {
-  const out = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop()!);
+function arg(name: string): string | undefined {
+  const k = process.argv.indexOf(name);
+  return k >= 0 ? process.argv[k + 1] : undefined;
 }
 
-const measure = (body: string) => `
-const t0 = process.hrtime.bigint();
-${body}
-const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-global.gc?.();
-console.log(JSON.stringify({ ms, heapMB: process.memoryUsage().heapUsed / 1048576 }));`;
+function machine(quick: boolean): string {
+  const cpus = os.cpus();
+  return [
+    `- date: ${new Date().toISOString()}`,
+    `- mode: ${quick ? 'quick (tiny sizes: shows the benches run, figures are rough)' : 'full'}`,
+    `- cpu: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at start`,
+    `- node ${process.version}, ${os.platform()} ${os.release()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  ].join('\n');
+}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+/** The results as prettier formats markdown (the lint checks every file), when prettier is installed. */
+async function formatted(text: string, file: string): Promise<string> {
+  try {
+    const prettier = require('prettier') as typeof import('prettier');
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    return await prettier.format(text, { ...options, parser: 'markdown' });
+  } catch {
+    return text;
+  }
 }
 
 async function main() {
-  console.log('== __provider size (bytes, stored in the state on every update)');
-  for (const [name, p] of [
-    ['LogReplayMigration', logReplayMigrationProvider],
-    ['DistributedAvailabilityGroupLink', distributedAvailabilityGroupLinkProvider],
-  ] as const) {
-    const s = await pulumi.runtime.serializeFunction(() => p, { allowSecrets: true });
-    console.log(`${name}: ${s.text.length}`);
+  const quick = process.argv.includes('--quick') || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
+  const only = arg('--only')?.split(',');
+  const out = arg('--out') ?? path.resolve(__dirname, '..', '..', 'bench', 'RESULTS.md');
+  const head = machine(quick);
+  const ctx = new BenchContext(quick);
+  console.log(head);
+  const started = Date.now();
+  try {
+    for (const b of BENCHES) {
+      if (only && !only.includes(b.name)) continue;
+      ctx.section(b.title);
+      const t0 = Date.now();
+      await b.run(ctx);
+      console.log(`(${b.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await ctx.close();
   }
-
-  const check = `const p = require('pulumi-sqlmi-migration/provider');
-p.logReplayMigration.check({}, { managedInstanceId: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/g/providers/Microsoft.Sql/managedInstances/mi', databaseName: 'd', storageContainerUri: 'https://a.blob.core.windows.net/c', storageContainerSasToken: 'sp=rl&se=2099-01-01&sig=x' });`;
-  const all = `${check}
-require('@azure/arm-sql'); require('@azure/identity'); require('@azure/storage-blob'); require('mssql');`;
-  const runs = 5;
-  const preview: { ms: number; heapMB: number }[] = [];
-  const full: { ms: number; heapMB: number }[] = [];
-  for (let k = 0; k < runs; k++) {
-    preview.push(child(measure(check)));
-    full.push(child(measure(all)));
-  }
-  const pm = median(preview.map((r) => r.ms));
-  const fm = median(full.map((r) => r.ms));
-  const ph = median(preview.map((r) => r.heapMB));
-  const fh = median(full.map((r) => r.heapMB));
-  console.log('== preview path (load provider + check) vs all adapters loaded, cold process, median of 5');
-  console.log(
-    `time: preview ${pm.toFixed(1)} ms, all adapters ${fm.toFixed(1)} ms, ratio ${(pm / fm).toFixed(3)} (goal < 0.5)`,
-  );
-  console.log(
-    `heap: preview ${ph.toFixed(1)} MB, all adapters ${fh.toFixed(1)} MB, ratio ${(ph / fh).toFixed(3)}`,
-  );
-
-  console.log('== LSN gate: cost of one observation of 8 databases vs building the readings');
-  const dbs = Array.from({ length: 8 }, (_, k) => `db${k}`);
-  const base = 2n ** 60n;
-  const readings = (n: number): LsnSample[] =>
-    dbs.map((database, k) => ({
-      database,
-      sqlServerEndOfLog: base + BigInt(n + k),
-      sqlServerHardened: base + BigInt(n + k),
-      managedInstanceHardened: base + BigInt(n + k),
-    }));
-  const iterations = 20_000;
-  let t = process.hrtime.bigint();
-  for (let n = 0; n < iterations; n++) readings(n >> 4);
-  const build = Number(process.hrtime.bigint() - t);
-  const gate = new LsnGate(60_000);
-  t = process.hrtime.bigint();
-  for (let n = 0; n < iterations; n++) gate.observe(readings(n >> 4), n);
-  const observe = Number(process.hrtime.bigint() - t) - build;
-  console.log(
-    `per observation: ${(observe / iterations / 1000).toFixed(2)} µs; gate/build ratio ${(observe / build).toFixed(2)}`,
-  );
+  const text = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (bench/run.ts). Figures of one run on the machine below: ratios and counts are',
+    'what to compare between runs; absolute times depend on the machine and its load.',
+    '',
+    head,
+    `- total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    ctx.markdown(),
+    '',
+  ].join('\n');
+  writeFileSync(out, await formatted(text, out));
+  console.log(`\nwritten: ${out}`);
 }
 
 main().catch((e) => {

@@ -13,6 +13,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { distributedAvailabilityGroupLinkProvider, logReplayMigrationProvider } from '../sdk';
+import { cutoverCost, describeCutoverCost, markTraffic, markWorkloadStop } from './cutoverReport';
 import { consumerProject, node22 } from './engine/consumer';
 import { type DeclaredResource, MiniEngine, type StepResult } from './engine/engine';
 import { type Sandbox, startSandbox } from './index';
@@ -217,12 +218,19 @@ async function rehearseLink(sb: Sandbox, dir: string): Promise<void> {
   user('pulumi config set cutover true && pulumi preview');
   summary(await engine.preview([cut]), []);
   user('pulumi up   # the application is still writing: the gate waits');
+  const mark = markTraffic(sb);
   const run = engine.up([cut]);
   await until('the gate to notice the running workload', () => log.some((l) => /LSNs still moving/.test(l)));
   say('\n   … the application is stopped now.\n');
-  sb.link.stopWorkload({ database: 'Orders' });
+  const stop = markWorkloadStop(sb, 'Orders');
   const done = await run;
   summary(done, ['instanceLinkRole', 'failoverRouteUsed', 'finalLsns', 'cutoverAt']);
+  const timing = {
+    windowMs: Number(cut.inputs.lsnStabilityWindowInMs),
+    pollMs: Number(cut.inputs.lsnPollIntervalInMs),
+  };
+  const cost = cutoverCost(sb, { mark, stop, windowMs: timing.windowMs, dag: 'DAG_Orders' });
+  for (const line of describeCutoverCost(cost, timing)) say(`   ${line}`);
   check(typeof done[0].outputs?.cutoverAt === 'string', 'the cutover happened');
   const orders = sb.link.snapshot().managedInstance.databases.find((d) => d.name === 'Orders');
   check(

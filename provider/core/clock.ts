@@ -33,6 +33,11 @@ export class FakeClock implements Clock {
     return this.sleepers.length;
   }
 
+  /** When the earliest pending sleep wakes (undefined when nothing sleeps): lets a driver jump exactly there. */
+  get nextWake(): number | undefined {
+    return this.sleepers.length ? Math.min(...this.sleepers.map((s) => s.wake)) : undefined;
+  }
+
   advance(ms: number): void {
     this.current += ms;
     const due = this.sleepers.filter((s) => s.wake <= this.current);

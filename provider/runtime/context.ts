@@ -47,6 +47,7 @@ export class OperationContext {
 
   say = (line: string): void => this.log.info(line);
 
+  /** Backs off up to 4× the interval while nothing changes, unless the wait sets its own bound. */
   wait: Waiter = (o) =>
     waitFor({
       ...o,

@@ -1,7 +1,12 @@
 import { type Clock, formatDuration, iso } from '../core/clock';
 import { MigrationError, TimeoutError } from '../core/errors';
 
-export type Verdict = { done: true } | { done: false; waiting: string } | { failed: Error };
+/**
+ * A judge's verdict on one state. While waiting, `dueAt` (ms on the wait's clock) says when the next poll is
+ * due: the waiter polls exactly then (never later, bounded by the deadline) instead of on its backoff
+ * schedule. A judge that knows when the answer can change (the LSN gate knows when its window ends) uses it.
+ */
+export type Verdict = { done: true } | { done: false; waiting: string; dueAt?: number } | { failed: Error };
 
 export interface WaitOptions<T> {
   /** What is awaited, as a user reads it: "last backup 'log_05.trn' to be restored". */
@@ -18,11 +23,13 @@ export interface WaitOptions<T> {
   clock: Clock;
   /** Absolute deadline in ms since the epoch. */
   deadline: number;
+  /** Time from the start of one poll to the start of the next (a poll that takes longer is followed at once). */
   intervalMs: number;
-  /** Upper bound of the backoff when the state does not change between polls (default: intervalMs). */
+  /**
+   * Upper bound of the backoff when the state does not change between polls (default: intervalMs, no backoff).
+   * A wait whose end is a cutover moment (downtime) passes intervalMs here: it never backs off.
+   */
   maxIntervalMs?: number;
-  /** When the next poll is due after this state (replaces the backoff; e.g. the end of a stability window). */
-  nextIntervalMs?: (state: T) => number;
   /** Progress sink; one concise line per change of the described state, and a heartbeat otherwise. */
   progress?: (line: string) => void;
   /** Heartbeat: repeat an unchanged progress line at most this often (default 60 s). */
@@ -36,7 +43,8 @@ export type Waiter = <T>(options: Omit<WaitOptions<T>, 'clock' | 'progress'>) =>
 /**
  * The one waiter of the project: polls with a deadline and a gentle backoff while nothing changes, prints
  * what is awaited with the current figure and the deadline, and on timeout throws an error that carries the
- * last state seen.
+ * last state seen. Polls start on a fixed cadence (interval measured from the start of the previous poll, so
+ * the time a poll takes does not stretch the interval), or when the judge says the next one is due.
  */
 export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
   const { clock, deadline } = options;
@@ -47,6 +55,7 @@ export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
   let lastText: string | undefined;
   let lastPrinted = Number.NEGATIVE_INFINITY;
   for (;;) {
+    const pollStarted = clock.now();
     let state: T;
     try {
       state = await options.poll({ deadline });
@@ -71,15 +80,18 @@ export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
       );
       lastPrinted = now;
     }
-    interval = options.nextIntervalMs
-      ? options.nextIntervalMs(state)
-      : text === lastText
+    // The judge's due time wins over the backoff schedule (and resets it).
+    const dueAt = verdict.dueAt;
+    interval =
+      dueAt === undefined && text === lastText
         ? Math.min(maxInterval, Math.ceil(interval * 1.5))
         : options.intervalMs;
     lastText = text;
     if (now >= deadline) {
       throw new TimeoutError(options.what, formatDuration(now - started), text, options.hint);
     }
-    await clock.sleep(Math.min(interval, Math.max(0, deadline - now)));
+    // Never two polls at the same instant (a due time at or before this poll's start would spin).
+    const next = Math.min(Math.max(dueAt ?? pollStarted + interval, pollStarted + 1), deadline);
+    await clock.sleep(Math.max(0, next - now));
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../../provider/core/clock';
 import type { TimeoutError } from '../../provider/core/errors';
 import { waitFor } from '../../provider/runtime/waiter';
+import { runOnFakeTime } from '../support/cutoverTiming';
 import { drive } from './fakes';
 
 describe('waiter', () => {
@@ -54,6 +55,70 @@ describe('waiter', () => {
     });
     assert.ok(polls < 40, `backoff expected, got ${polls} polls in 100 s`);
     assert.ok(polls > 10);
+  });
+
+  it('polls when the judge says the next poll is due, not on its backoff schedule', async () => {
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    const at: number[] = [];
+    await runOnFakeTime(
+      clock,
+      waitFor({
+        what: 'a window to end',
+        poll: async () => at.push(clock.now() - t0),
+        judge: (n) =>
+          n >= 6 ? { done: true } : { done: false, waiting: 'not yet', dueAt: clock.now() + 333 },
+        describe: () => 'unchanged',
+        clock,
+        deadline: t0 + 60_000,
+        intervalMs: 1000,
+        maxIntervalMs: 8000,
+      }),
+    );
+    assert.deepEqual(at, [0, 333, 666, 999, 1332, 1665]);
+  });
+
+  it('measures the interval from the start of one poll to the start of the next', async () => {
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    const at: number[] = [];
+    await runOnFakeTime(
+      clock,
+      waitFor({
+        what: 'a slow reading',
+        poll: async () => {
+          at.push(clock.now() - t0);
+          await clock.sleep(400); // the reading itself takes 400 ms
+          return at.length;
+        },
+        judge: (n) => (n >= 4 ? { done: true } : { done: false, waiting: 'reading' }),
+        describe: (n) => `reading ${n}`,
+        clock,
+        deadline: t0 + 60_000,
+        intervalMs: 1000,
+      }),
+    );
+    assert.deepEqual(at, [0, 1000, 2000, 3000]);
+  });
+
+  it('a due time past the deadline ends the wait at the deadline with the last state', async () => {
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    await assert.rejects(
+      runOnFakeTime(
+        clock,
+        waitFor({
+          what: 'later',
+          poll: async () => 'waiting',
+          judge: () => ({ done: false, waiting: 'no', dueAt: clock.now() + 3_600_000 }),
+          describe: (s) => s,
+          clock,
+          deadline: t0 + 5_000,
+          intervalMs: 1000,
+        }),
+      ),
+      (e: TimeoutError) => e.code === 'Timeout' && e.lastState === 'waiting' && clock.now() === t0 + 5_000,
+    );
   });
 
   it('stops at once on a failed verdict', async () => {

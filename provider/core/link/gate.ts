@@ -87,7 +87,7 @@ export async function runGate(
         const state = gate.observe(last, now);
         if (gate.restarted(now)) moves++;
         // The first reading always "moves"; after that, movement in this reading means the workload runs.
-        return { samples: last, state, moving: moves > 1 && gate.restarted(now) };
+        return { samples: last, state, at: now, moving: moves > 1 && gate.restarted(now) };
       },
       judge: (s) =>
         s.state.status === 'passed'
@@ -97,12 +97,13 @@ export async function runGate(
               waiting: s.moving
                 ? `${s.state.reason} (LSNs still moving: is the workload stopped?)`
                 : s.state.reason,
+              // Downtime: read every interval (no backoff), and exactly when the stability window ends.
+              dueAt: s.at + gate.nextReadingInMs(s.state, i.lsnPollIntervalInMs),
             },
       describe: (s) => describeSamples(s.samples),
       deadline: ctx.clock.now() + i.lsnDeadlineInMs,
       intervalMs: i.lsnPollIntervalInMs,
       maxIntervalMs: i.lsnPollIntervalInMs,
-      nextIntervalMs: (s) => gate.nextReadingInMs(s.state, i.lsnPollIntervalInMs),
     });
     return { passed: true, samples: last };
   } catch (e) {
