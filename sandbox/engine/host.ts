@@ -460,7 +460,12 @@ export class ProviderHost {
     return { properties: this.annotate(this.fromStruct(res.getProperties()), news) };
   }
 
-  async delete(id: string, resource: ResourceRef, properties: PropertyMap, oldInputs: PropertyMap): Promise<void> {
+  async delete(
+    id: string,
+    resource: ResourceRef,
+    properties: PropertyMap,
+    oldInputs: PropertyMap,
+  ): Promise<void> {
     const { name, urn, type } = this.ref(resource);
     const { pb } = protocol();
     const req = new pb.DeleteRequest()
