@@ -13,6 +13,7 @@
  *
  * Placeholders: `${sandbox:<name>}` in any string is replaced from `substitutions` (sqlmi-rehearse passes the
  * sandbox's endpoints, ids and logins), so one committed stack file works with whatever ports the sandbox got.
+ * Inside a structured value, a string that is only a placeholder of a number becomes that number (a port).
  */
 
 export interface StackConfig {
@@ -109,7 +110,11 @@ function structured(
   if (isObject(value) && Object.keys(value).length === 1 && 'secure' in value) {
     return normalize(value, where, leaf, substitutions);
   }
-  if (typeof value === 'string') return substitute(value, where, substitutions);
+  if (typeof value === 'string') {
+    const text = substitute(value, where, substitutions);
+    // A structured value that is only a placeholder of a number is that number (ports).
+    return /^\$\{sandbox:[^}]+\}$/.test(value) && /^\d+$/.test(text) ? Number(text) : text;
+  }
   if (Array.isArray(value)) return value.map((v) => structured(v, where, leaf, substitutions));
   if (isObject(value)) {
     return Object.fromEntries(
