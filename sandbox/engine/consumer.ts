@@ -19,11 +19,20 @@ export function consumerProject(root = PACKAGE_ROOT): string {
   mkdirSync(path.join(dir, 'node_modules', '@pulumi'), { recursive: true });
   symlinkSync(root, path.join(dir, 'node_modules', 'pulumi-sqlmi-migration'), 'dir');
   symlinkSync(
-    path.join(root, 'node_modules', '@pulumi', 'pulumi'),
+    packageDir('@pulumi/pulumi', root)!,
     path.join(dir, 'node_modules', '@pulumi', 'pulumi'),
     'dir',
   );
   return dir;
+}
+
+/** Where `name` is installed for this package (its own node_modules, or hoisted beside it in a user's project). */
+function packageDir(name: string, root: string): string | undefined {
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`, { paths: [root] }));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Node 22 for the provider host: this one if it is 22+, else the project's (the `node` package). */
@@ -59,8 +68,8 @@ export function programProject(source: string, root = PACKAGE_ROOT, only?: strin
   mkdirSync(path.join(dir, 'node_modules', '@pulumi'), { recursive: true });
   symlinkSync(root, path.join(dir, 'node_modules', 'pulumi-sqlmi-migration'), 'dir');
   for (const name of ['pulumi', 'azure-native']) {
-    const target = path.join(root, 'node_modules', '@pulumi', name);
-    if (existsSync(target)) symlinkSync(target, path.join(dir, 'node_modules', '@pulumi', name), 'dir');
+    const target = packageDir(`@pulumi/${name}`, root);
+    if (target) symlinkSync(target, path.join(dir, 'node_modules', '@pulumi', name), 'dir');
   }
   return dir;
 }
