@@ -104,6 +104,33 @@ describe('examples run through the program runner against the sandbox', function
     }
   });
 
+  it('wave: two waves, the second starts only when every resource of the first is done; destroy', async () => {
+    const r = await rehearsal(path.join(EXAMPLES, 'wave'));
+    try {
+      const runner = r.runner();
+      const preview = await runner.preview();
+      assert.ok(preview.ok, explain(preview, runner));
+      assert.deepEqual(ops(preview), {
+        'wave1-DAG_Orders': 'create',
+        'wave1-Sales': 'create',
+        'wave1-Stock': 'create',
+        'wave2-Billing': 'create',
+        'wave2-Payroll': 'create',
+      });
+      const up = await runner.up();
+      assert.ok(up.ok, explain(up, runner));
+      const wave1 = up.steps.filter((s) => s.name.startsWith('wave1-'));
+      const wave2 = up.steps.filter((s) => s.name.startsWith('wave2-'));
+      const lastOfWave1 = Math.max(...wave1.map((s) => s.endedAt ?? Infinity));
+      for (const s of wave2)
+        assert.ok((s.startedAt ?? 0) > lastOfWave1, `${s.name} started before wave1 was done`);
+      const destroy = await r.runner().destroy();
+      assert.ok(destroy.ok, explain(destroy));
+    } finally {
+      await r.stop();
+    }
+  });
+
   it('migration (the top-level project): config-driven LRS list and link, preview, up, destroy', async () => {
     // As a user's project: the provider host loads the package by name, which a program inside this repository
     // could not do (Node resolves a package's own name only from modules inside it, not from __provider).
