@@ -89,6 +89,11 @@ export class ProgramRunner {
     return new StateStore(this.stateFile).load().outputs ?? {};
   }
 
+  /** Pid of the provider host of the running operation, if one is running. */
+  get hostPid(): number | undefined {
+    return this.currentHost?.pid;
+  }
+
   /** Kills the provider host of the running operation (a crash mid-operation). */
   async killHost(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await this.currentHost?.kill(signal);
