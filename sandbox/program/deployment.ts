@@ -19,24 +19,16 @@
  * - Preview: the dynamic host does not support provider previews, so no Create/Update is sent; previewed outputs
  *   are the checked inputs (same: the old outputs).
  * - After a successful program in `up`: resources in the state that were not registered are deleted, dependents
- *   first (antichains, see graph.ts). Preview lists those deletes.
+ *   first (teardown.ts, graph.ts). Preview lists those deletes.
  * - additionalSecretOutputs: those outputs become secret before they are stored or answered.
  * - Non-dynamic custom resources (azure-native …, explicit providers): there is no such provider here; they are
  *   SIMULATED (inputs as outputs, stored with `simulated: true`, a warning names each) so that programs mixing
  *   them still run. Components and the stack are only tracked (URNs), not stored.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  isPlainObject,
-  isSecret,
-  type PropertyMap,
-  ProviderError,
-  type ProviderHost,
-  secret,
-  UNKNOWN,
-} from '../engine/host';
+import { isSecret, type PropertyMap, ProviderError, type ProviderHost, secret } from '../engine/host';
 import { deepEqual, type StateFile, type StateResource, type StateStore } from '../engine/state';
-import { deleteAntichains, entryUrn, Pool } from './graph';
+import { entryUrn, Pool } from './graph';
 import {
   DeploymentCancelled,
   type Diagnostic,
@@ -48,6 +40,7 @@ import {
   type StepRecord,
 } from './types';
 import { isDynamicType, makeUrn, STACK_TYPE } from './urn';
+import { findUnknown } from './values';
 
 export interface DeploymentOptions {
   operation: Operation;
@@ -79,14 +72,14 @@ export class Deployment {
   stackOutputs: PropertyMap = {};
   cancelled = false;
 
-  private readonly preview: boolean;
+  readonly preview: boolean;
   private generator: Promise<unknown> = Promise.resolve();
   private readonly registered = new Set<string>();
   private readonly failed = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private host: Promise<ProviderHost> | undefined;
 
-  constructor(private readonly options: DeploymentOptions) {
+  constructor(readonly options: DeploymentOptions) {
     this.preview = options.operation === 'preview';
     this.state = options.store.load();
     this.pool = new Pool(options.parallel);
@@ -157,6 +150,15 @@ export class Deployment {
 
   registerOutputs(urn: string, outputs: PropertyMap): void {
     if (urn && urn === this.stackUrn) this.stackOutputs = outputs;
+  }
+
+  /** State entries not registered by this run (and replaced ones pending deletion). */
+  unregistered(): StateResource[] {
+    return this.state.resources.filter((r) => r.delete || !this.registered.has(this.urnOf(r)));
+  }
+
+  emit(event: EngineEvent): void {
+    this.options.onEvent?.(event);
   }
 
   /** Waits for every step still running (after the program exited, or was cancelled). */
@@ -263,6 +265,13 @@ export class Deployment {
     if (step.status === 'skipped') {
       this.failed.add(step.urn);
       return { urn: step.urn, id: '', outputs: {}, failed: true };
+    }
+    if (this.preview) {
+      // Nothing is sent to the provider: the step is only planned (no progress events).
+      const result = await this.apply(planned);
+      step.status = 'done';
+      step.outputs = result.outputs;
+      return result;
     }
     return this.pool.run(async () => {
       if (this.cancelled) throw new DeploymentCancelled();
@@ -472,134 +481,4 @@ export class Deployment {
     work.then(forget, forget);
     return work;
   }
-
-  // ------------------------------------------------------------------------------------------------------------
-  // Refresh: Read every resource (in parallel) and store what the provider reports; an empty id means it is gone.
-
-  async refreshAll(): Promise<void> {
-    await Promise.all(
-      [...this.state.resources].map((entry) => {
-        const urn = this.urnOf(entry);
-        const type = entry.type ?? 'pulumi-nodejs:dynamic:Resource';
-        const step: StepRecord = { urn, name: entry.name, type, op: 'refresh', status: 'planned' };
-        step.simulated = entry.simulated || !isDynamicType(type) || undefined;
-        this.steps.push(step);
-        if (step.simulated) {
-          step.status = 'done';
-          return Promise.resolve();
-        }
-        return this.pool.run(async () => {
-          step.status = 'running';
-          step.startedAt = performance.now();
-          try {
-            const host = await this.providerHost();
-            const read = await host.read(
-              entry.id,
-              { name: entry.name, urn, type },
-              entry.outputs,
-              entry.inputs,
-            );
-            if (!read.id) {
-              this.remove(entry);
-              this.diagnose('warning', 'the resource is gone: removed from the state', urn);
-            } else {
-              entry.id = read.id;
-              entry.outputs = read.properties;
-              if (read.inputs) entry.inputs = read.inputs;
-              this.save();
-            }
-            step.outputs = read.properties;
-            step.status = 'done';
-          } catch (err) {
-            if (err instanceof ProviderError && err.partial) {
-              entry.id = err.partial.id || entry.id;
-              entry.outputs = err.partial.properties;
-              entry.initErrors = err.partial.reasons;
-              this.save();
-            }
-            step.status = 'failed';
-            step.error = err instanceof Error ? err.message : String(err);
-            this.fail(step.error, urn);
-          } finally {
-            step.endedAt = performance.now();
-            this.options.onEvent?.({ kind: 'step', step });
-          }
-        });
-      }),
-    );
-  }
-
-  // ------------------------------------------------------------------------------------------------------------
-  // Deletes: what `up` removes after the program, and `destroy`
-
-  /** State entries not registered by this run (and replaced ones pending deletion). */
-  unregistered(): StateResource[] {
-    return this.state.resources.filter((r) => r.delete || !this.registered.has(this.urnOf(r)));
-  }
-
-  /** Deletes `entries` in dependency order (or lists them in preview). */
-  async deleteAll(entries: StateResource[]): Promise<void> {
-    for (const chain of deleteAntichains(entries, (r) => this.urnOf(r))) {
-      if (this.cancelled) return;
-      await Promise.all(chain.map((entry) => this.deleteOne(entry)));
-    }
-  }
-
-  private async deleteOne(entry: StateResource): Promise<void> {
-    const urn = this.urnOf(entry);
-    const type = entry.type ?? 'pulumi-nodejs:dynamic:Resource';
-    const step: StepRecord = {
-      urn,
-      name: entry.name,
-      type,
-      op: 'delete',
-      status: 'planned',
-      inputs: entry.inputs,
-      simulated: entry.simulated || !isDynamicType(type) || undefined,
-    };
-    this.steps.push(step);
-    if (this.preview) return;
-    await this.pool.run(async () => {
-      if (this.cancelled) return;
-      step.status = 'running';
-      step.startedAt = performance.now();
-      this.options.onEvent?.({ kind: 'step', step });
-      try {
-        if (!step.simulated) {
-          const host = await this.providerHost();
-          await host.delete(entry.id, { name: entry.name, urn, type }, entry.outputs, entry.inputs);
-        } else {
-          this.diagnose('warning', `simulated: ${type} is only removed from the state`, urn);
-        }
-        this.remove(entry);
-        step.status = 'done';
-      } catch (err) {
-        step.status = 'failed';
-        step.error = err instanceof Error ? err.message : String(err);
-        this.fail(step.error, urn);
-        if (!this.options.continueOnError) this.cancel();
-      } finally {
-        step.endedAt = performance.now();
-        this.options.onEvent?.({ kind: 'step', step });
-      }
-    });
-  }
-}
-
-/** The path of the first unknown value in `value`, or undefined. */
-export function findUnknown(value: unknown, path = ''): string | undefined {
-  if (value === UNKNOWN) return path;
-  if (isSecret(value)) return findUnknown(value.value, path);
-  if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) {
-      const found = findUnknown(v, `${path}[${i}]`);
-      if (found !== undefined) return found;
-    }
-  } else if (isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      const found = findUnknown(v, path ? `${path}.${k}` : k);
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
 }

@@ -7,13 +7,14 @@
  * The stack file (default `Pulumi.sandbox.yaml` when there is one, else `Pulumi.dev.yaml`) may use
  * `${sandbox:<name>}` placeholders and `sqlmi-sandbox:world` (see bindings.ts and sandbox/README.md).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { PACKAGE_ROOT, programProject } from '../engine/consumer';
 import { startSandbox } from '../index';
 import { azureNativeInvokes, sandboxSubstitutions, seedWorld } from './bindings';
 import { liveLine, summary } from './display';
-import { findProjectFile } from './project';
+import { findProjectFile, readProject } from './project';
 import { ProgramRunner } from './runner';
 import type { Operation } from './types';
 
@@ -71,12 +72,14 @@ export async function rehearseProgram(
   const args = parseArgs(argv);
   say(`Rehearsal of ${args.dir} (stack ${args.stack}) on local stand-ins of Azure and SQL Server`);
   say('(ARM stand-in over https, Azurite, TDS stand-ins; the real Pulumi Node runtime and provider host)');
+  const copy = insideThisPackage(args.dir);
+  if (copy) say(`(a program of this package's own tree runs as a copy in a user's project: ${copy})`);
   const sb = await startSandbox({ speed: args.speed, link: { firstBackupDelayMs: 3 * 60_000 } });
   const stateDir = mkdtempSync(path.join(tmpdir(), 'sqlmi-rehearse-state-'));
   let failed = false;
   try {
     const runner = new ProgramRunner({
-      dir: args.dir,
+      dir: copy ?? args.dir,
       stack: args.stack,
       stateFile: path.join(stateDir, `${args.stack}.json`),
       env: sb.env(),
@@ -102,7 +105,25 @@ export async function rehearseProgram(
   } finally {
     await sb.stop();
     rmSync(stateDir, { recursive: true, force: true });
+    if (copy) rmSync(copy, { recursive: true, force: true });
   }
   say(failed ? '\nRehearsal FAILED' : '\nRehearsal passed');
   return failed ? 1 : 0;
+}
+
+/**
+ * A program inside this package's own directory (the top-level project, examples/) cannot run in place: the
+ * provider host loads the resources by package name (`pulumi-sqlmi-migration/provider`), which Node resolves from
+ * a user's node_modules, not from inside the package. Such a program runs as a copy in a user's project
+ * (engine/consumer.ts); returns its directory, or undefined for any other program.
+ */
+function insideThisPackage(dir: string): string | undefined {
+  const rel = path.relative(PACKAGE_ROOT, dir);
+  if (rel.startsWith('..') || path.isAbsolute(rel) || rel.split(path.sep).includes('node_modules'))
+    return undefined;
+  if (rel !== '') return programProject(dir);
+  const project = readProject(dir);
+  const stackFiles = readdirSync(dir).filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f));
+  const main = path.relative(dir, project.programDirectory) || '.';
+  return programProject(dir, PACKAGE_ROOT, [path.basename(findProjectFile(dir)), ...stackFiles, main]);
 }

@@ -19,6 +19,7 @@ import { Deployment } from './deployment';
 import { runProgram } from './language';
 import { type InvokeHandler, Monitor } from './monitor';
 import { type Project, readProject, readStackFile } from './project';
+import { deleteAll, refreshAll } from './teardown';
 import type { EngineEvent, Operation, OperationResult } from './types';
 
 export interface ProgramRunnerOptions {
@@ -159,9 +160,9 @@ export class ProgramRunner {
     let programExitCode: number | undefined;
     try {
       if (operation === 'refresh') {
-        await deployment.refreshAll();
+        await refreshAll(deployment);
       } else if (operation === 'destroy') {
-        await deployment.deleteAll([...deployment.state.resources]);
+        await deleteAll(deployment, [...deployment.state.resources]);
         if (deployment.ok) {
           delete deployment.state.outputs;
           deployment.save();
@@ -225,7 +226,7 @@ export class ProgramRunner {
       }
       if (deployment.ok && !deployment.cancelled) {
         // After a successful program: what it no longer declares is deleted (preview: listed).
-        await deployment.deleteAll(deployment.unregistered());
+        await deleteAll(deployment, deployment.unregistered());
       }
       if (operation === 'up' && exit.code === 0) {
         deployment.state.outputs = deployment.stackOutputs;
