@@ -192,8 +192,9 @@ export class Deployment {
         this.diagnose('warning', step.error, urn);
         return { step, goal, old, dynamic };
       }
-      if (!dynamic) return this.planSimulated(step, goal, old);
-      return this.planDynamic(step, goal, old);
+      const planned = dynamic ? await this.planDynamic(step, goal, old) : this.planSimulated(step, goal, old);
+      this.emit({ kind: 'step', step });
+      return planned;
     };
     if (this.options.parallelDiff) return run();
     const next = this.generator.then(run, run);

@@ -4,9 +4,11 @@
  * operation, dependency order, the --parallel limit, failures, config and secrets, stack outputs, deletes.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isSecret, UNKNOWN } from '../../sandbox/engine/host';
+import { until } from '../provider/rig';
 import { explain, FIXTURES, lineIndex, ops, stepsByName, type TestRunner, testRunner } from './helpers';
 
 const BASIC = path.join(FIXTURES, 'basic');
@@ -94,14 +96,56 @@ describe('program runner: a real program against the sandbox engine', function (
     );
   });
 
+  it('a program that fails deletes nothing: what it did not declare stays in the state', async () => {
+    runner = testRunner(BASIC);
+    assert.ok((await runner.up()).ok);
+    const crashed = testRunner(BASIC, { stateFile: runner.stateFile, config: { settings: { crash: true } } });
+    const up = await crashed.up();
+    assert.equal(up.ok, false);
+    assert.notEqual(up.programExitCode, 0);
+    assert.ok(
+      crashed.programLines.some((l) => l.includes('the program crashed as asked')),
+      crashed.programLines.join('\n'),
+    );
+    assert.ok(!up.steps.some((s) => s.op === 'delete'), 'no delete after a failed program');
+    assert.equal(runner.state().resources.length, 4);
+    assert.equal(lineIndex(crashed.hostLines, /^delete/), -1);
+  });
+
   it('runs steps in parallel up to --parallel, never more', async () => {
-    // Each create waits until 3 creates are in flight at once: with parallel 3 they all pass.
-    runner = testRunner(BASIC, { parallel: 3, config: { settings: { wide: 6, barrier: 3 } } });
-    const up = await runner.up();
-    assert.ok(up.ok, explain(up, runner));
-    const wides = up.steps.filter((s) => s.name.startsWith('w'));
-    assert.equal(wides.length, 6);
-    assert.equal(maxInflight(runner.hostLines), 3, runner.hostLines.join('\n'));
+    // Every create is held until the test writes the release file: once the engine has planned all six, exactly
+    // three (the limit) must be running, and never more over the whole operation.
+    const hold = path.join(mkdtempSync(path.join(tmpdir(), 'sqlmi-hold-')), 'release');
+    const running = new Set<string>();
+    const planned = new Set<string>();
+    let peak = 0;
+    runner = testRunner(BASIC, {
+      parallel: 3,
+      config: { settings: { wide: 6, hold } },
+      onEvent: (e) => {
+        if (e.kind !== 'step' || !e.step.name.startsWith('w')) return;
+        planned.add(e.step.name);
+        if (e.step.status === 'running') running.add(e.step.name);
+        else running.delete(e.step.name);
+        peak = Math.max(peak, running.size);
+      },
+    });
+    try {
+      const up = runner.up();
+      await until(
+        'six planned creates, three running',
+        () => planned.size === 6 && running.size === 3,
+        60_000,
+      );
+      writeFileSync(hold, '');
+      const result = await up;
+      assert.ok(result.ok, explain(result, runner));
+      assert.equal(peak, 3, 'never more steps at once than --parallel');
+      assert.equal(maxInflight(runner.hostLines), 3, runner.hostLines.join('\n'));
+      assert.equal(result.steps.filter((s) => s.name.startsWith('w') && s.status === 'done').length, 6);
+    } finally {
+      rmSync(path.dirname(hold), { recursive: true, force: true });
+    }
   });
 
   it('a failed step: the others already running complete and are saved; the next up retries only it', async () => {
