@@ -17,9 +17,18 @@ import { lrsPollBench } from './lrsPoll';
 import { previewBench } from './preview';
 import { requestsBench } from './requests';
 import { tokensBench } from './tokens';
+import { wavesBench } from './wavesBench';
 
 /** One line per bench: add yours here. */
-const BENCHES: Bench[] = [cutoverBench, requestsBench, gateBench, lrsPollBench, previewBench, tokensBench];
+const BENCHES: Bench[] = [
+  cutoverBench,
+  requestsBench,
+  gateBench,
+  lrsPollBench,
+  previewBench,
+  tokensBench,
+  wavesBench,
+];
 
 function arg(name: string): string | undefined {
   const k = process.argv.indexOf(name);

@@ -8,6 +8,9 @@
  *   npm run rehearse            both scenarios
  *   npm run rehearse -- lrs     only Log Replay Service
  *   npm run rehearse -- link    only the Managed Instance link
+ *
+ *   sqlmi-rehearse <program dir> [--stack NAME] [preview|up|refresh|destroy …]
+ *                               a user's own Pulumi program, through the program runner (program/rehearseProgram.ts)
  */
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +20,7 @@ import { cutoverCost, describeCutoverCost, markTraffic, markWorkloadStop } from 
 import { consumerProject, node22 } from './engine/consumer';
 import { type DeclaredResource, MiniEngine, type StepResult } from './engine/engine';
 import { type Sandbox, startSandbox } from './index';
+import { isProgramDirectory, rehearseProgram } from './program/rehearseProgram';
 import { managedInstanceId } from './world/instances';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -253,6 +257,10 @@ let lrsText = '';
 let linkText = '';
 
 async function main(): Promise<void> {
+  if (isProgramDirectory(process.argv[2])) {
+    process.exitCode = await rehearseProgram(process.argv.slice(2));
+    return;
+  }
   const which = process.argv[2] ?? 'all';
   lrsText = await serialize(logReplayMigrationProvider);
   linkText = await serialize(distributedAvailabilityGroupLinkProvider);

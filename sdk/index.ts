@@ -10,3 +10,10 @@ export {
   type LogReplayMigrationArgs,
   logReplayMigrationProvider,
 } from './logReplayMigration';
+export {
+  MigrationWave,
+  type MigrationWaveArgs,
+  type WaveDatabaseArgs,
+  type WaveLinkArgs,
+  type WaveLrsSettings,
+} from './migrationWave';

@@ -22,20 +22,27 @@ const link = new DistributedAvailabilityGroupLink('sales-link', {
   databaseNames: config.requireObject<string[]>('databaseNames'),
   sqlServer: {
     server: config.require('sqlServerHost'),
+    port: config.getNumber('sqlServerPort'),
     authentication: 'sql',
     userName: config.require('sqlServerUser'),
     password: config.requireSecret('sqlServerPassword'),
     caCertificate: config.get('sqlServerCa'),
   },
+  // The private endpoint by default; set managedInstanceSqlHost/Port for the public endpoint
+  // (<name>.public.<dns zone>.database.windows.net, port 3342).
   managedInstanceSql: {
-    server: mi.apply((m) => m.fullyQualifiedDomainName!),
+    server: config.get('managedInstanceSqlHost') ?? mi.apply((m) => m.fullyQualifiedDomainName!),
+    port: config.getNumber('managedInstanceSqlPort'),
     authentication: 'entra',
+    caCertificate: config.get('managedInstanceSqlCa'),
   },
   replicationMode: (config.get('replicationMode') as 'Async' | 'Sync' | undefined) ?? 'Async',
   cutover: config.getBoolean('cutover') ?? false,
   failoverRoute: 'auto',
-  lsnStabilityWindowInMs: 60_000,
+  lsnStabilityWindowInMs: config.getNumber('lsnStabilityWindowInMs') ?? 60_000,
   lsnDeadlineInMs: 30 * 60_000,
+  pollIntervalInMs: config.getNumber('pollIntervalInMs'),
+  lsnPollIntervalInMs: config.getNumber('lsnPollIntervalInMs'),
   cleanup: 'link',
 });
 

@@ -12,6 +12,8 @@ const resourceGroupName = config.require('resourceGroupName');
 const storageAccountName = config.require('storageAccountName');
 const container = config.get('container') ?? 'migration';
 const databaseName = config.require('databaseName');
+// Sovereign clouds (and the sandbox's Azurite) have other blob endpoints.
+const blobEndpoint = config.get('blobEndpoint') ?? `https://${storageAccountName}.blob.core.windows.net`;
 
 const mi = azure.sql.getManagedInstanceOutput({
   resourceGroupName,
@@ -32,11 +34,12 @@ const sas = azure.storage.listStorageAccountServiceSASOutput({
 const migration = new LogReplayMigration(databaseName, {
   managedInstanceId: mi.apply((m) => m.id!),
   databaseName,
-  storageContainerUri: `https://${storageAccountName}.blob.core.windows.net/${container}/${databaseName.toLowerCase()}`,
+  storageContainerUri: `${blobEndpoint}/${container}/${databaseName.toLowerCase()}`,
   storageContainerSasToken: pulumi.secret(sas.serviceSasToken),
   lastBackupName: config.get('lastBackupName'),
   complete: config.getBoolean('complete') ?? false,
   restoreDeadlineInMs: 2 * 60 * 60 * 1000,
+  pollIntervalInMs: config.getNumber('pollIntervalInMs'),
 });
 
 export const phase = migration.phase;

@@ -23,6 +23,7 @@ interface LrsConfig {
   lastBackupName?: string;
   complete?: boolean;
   autoComplete?: boolean;
+  pollIntervalInMs?: number;
 }
 
 interface LinkConfig {
@@ -34,6 +35,9 @@ interface LinkConfig {
   failoverRoute?: 'auto' | 'breakLink' | 'tsqlFailover';
   cleanup?: 'none' | 'link' | 'linkAndAvailabilityGroup';
   lsnStabilityWindowInMs?: number;
+  pollIntervalInMs?: number;
+  lsnPollIntervalInMs?: number;
+  beforeCutoverDelete?: 'refuse' | 'forget' | 'breakLink';
 }
 
 const config = new pulumi.Config();
@@ -50,6 +54,7 @@ export const lrs = (config.getObject<LrsConfig[]>('lrs') ?? []).map((db) => {
     lastBackupName: db.lastBackupName,
     autoComplete: db.autoComplete,
     complete: db.complete,
+    pollIntervalInMs: db.pollIntervalInMs,
     armEndpoint,
   });
   return {

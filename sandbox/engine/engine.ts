@@ -18,10 +18,10 @@
  *   checkpoint; the ciphertext here is base64(JSON(value)), a stand-in that keeps plain text out of the file and
  *   is NOT encryption.
  * Not imitated: dependencies between resources (resources run in declaration order), parallelism, aliases,
- * protect, ignoreChanges, targets, pending-operation records for a crashed CLI.
+ * protect, ignoreChanges, targets, pending-operation records for a crashed CLI. For real programs (a Pulumi
+ * program run in the real Node runtime, dependencies, parallel steps, config, stack outputs) use
+ * sandbox/program (ProgramRunner), which writes the same state file format.
  */
-import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import {
   type CheckFailure,
   type DiffChanges,
@@ -30,11 +30,12 @@ import {
   type PropertyMap,
   ProviderError,
   ProviderHost,
-  SECRET_SIG,
-  SIG_KEY,
   secret,
   UNKNOWN,
 } from './host';
+import { deepEqual, type StateFile, type StateResource, StateStore } from './state';
+
+export type { StateFile, StateResource } from './state';
 
 /** A dynamic resource as a program would register it. */
 export interface DeclaredResource {
@@ -63,22 +64,6 @@ export interface StepResult {
   /** After `up`: the resource's id and outputs (undefined for a delete). */
   id?: string;
   outputs?: PropertyMap;
-}
-
-/** A resource in the state, in memory (secrets as signature objects with their value). */
-export interface StateResource {
-  name: string;
-  id: string;
-  inputs: PropertyMap;
-  outputs: PropertyMap;
-  /** Reasons of a partial failure: the next `up` updates the resource. */
-  initErrors?: string[];
-  /** Replaced resource whose deletion is still pending (create-before-delete). */
-  delete?: boolean;
-}
-
-export interface StateFile {
-  resources: StateResource[];
 }
 
 export interface MiniEngineOptions {
@@ -116,13 +101,15 @@ export class MiniEngine {
 
   private currentHost: ProviderHost | undefined;
   private running = false;
+  private readonly store: StateStore;
 
-  constructor(private readonly options: MiniEngineOptions) {}
+  constructor(private readonly options: MiniEngineOptions) {
+    this.store = new StateStore(options.stateFile);
+  }
 
   /** The state file as stored (secrets as ciphertext). */
   state(): StateFile {
-    if (!existsSync(this.options.stateFile)) return { resources: [] };
-    return JSON.parse(readFileSync(this.options.stateFile, 'utf8')) as StateFile;
+    return this.store.raw();
   }
 
   /** Kills the provider host of the running operation (to simulate a crash mid-operation). */
@@ -388,16 +375,11 @@ export class MiniEngine {
   }
 
   private load(): StateFile {
-    const stored = this.state();
-    return { resources: (stored.resources ?? []).map((r) => decryptSecrets(r) as StateResource) };
+    return this.store.load();
   }
 
   private save(state: StateFile): void {
-    const file = this.options.stateFile;
-    const tmp = `${file}.${randomUUID()}.tmp`;
-    const stored = { resources: state.resources.map((r) => encryptSecrets(r)) };
-    writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`);
-    renameSync(tmp, file);
+    this.store.save(state);
   }
 }
 
@@ -423,39 +405,4 @@ function assertKnown(name: string, value: unknown, path = ''): void {
   } else if (isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) assertKnown(name, v, path ? `${path}.${k}` : k);
   }
-}
-
-function encryptSecrets(value: unknown): unknown {
-  if (isSecret(value)) {
-    const ciphertext = Buffer.from(JSON.stringify(value.value ?? null)).toString('base64');
-    return { [SIG_KEY]: SECRET_SIG, ciphertext };
-  }
-  if (Array.isArray(value)) return value.map(encryptSecrets);
-  if (isPlainObject(value))
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encryptSecrets(v)]));
-  return value;
-}
-
-function decryptSecrets(value: unknown): unknown {
-  if (isPlainObject(value) && value[SIG_KEY] === SECRET_SIG && typeof value.ciphertext === 'string') {
-    return secret(JSON.parse(Buffer.from(value.ciphertext, 'base64').toString('utf8')));
-  }
-  if (Array.isArray(value)) return value.map(decryptSecrets);
-  if (isPlainObject(value))
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decryptSecrets(v)]));
-  return value;
-}
-
-/** Structural equality of JSON-like values (the engine's input comparison when Diff says 'unknown'). */
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b))
-    return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const keys = Object.keys(a);
-    return (
-      keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]))
-    );
-  }
-  return false;
 }

@@ -62,6 +62,13 @@ export const DYNAMIC_RESOURCE_TYPE = 'pulumi-nodejs:dynamic:Resource';
 
 export type PropertyMap = Record<string, unknown>;
 
+/**
+ * Which resource a call is about: a bare name (URN and type of a default `pulumi.dynamic.Resource`), or the
+ * URN and type the program registered (e.g. `pulumi-nodejs:dynamic/pulumi-sqlmi-migration:LogReplayMigration`
+ * inside a component). The engine sends both to the provider; the dynamic host itself does not use them.
+ */
+export type ResourceRef = string | { name: string; urn: string; type: string };
+
 /** A secret value as the engine's RPC layer represents it. */
 export interface SecretValue {
   [SIG_KEY]: typeof SECRET_SIG;
@@ -312,16 +319,21 @@ export class ProviderHost {
     return `urn:pulumi:${this.stack}::${this.project}::${DYNAMIC_RESOURCE_TYPE}::${name}`;
   }
 
+  private ref(r: ResourceRef): { name: string; urn: string; type: string } {
+    return typeof r === 'string' ? { name: r, urn: this.urn(r), type: DYNAMIC_RESOURCE_TYPE } : r;
+  }
+
   async check(
-    name: string,
+    resource: ResourceRef,
     olds: PropertyMap,
     news: PropertyMap,
   ): Promise<{ inputs: PropertyMap; failures: CheckFailure[] }> {
     const { pb } = protocol();
+    const { name, urn, type } = this.ref(resource);
     const req = new pb.CheckRequest()
-      .setUrn(this.urn(name))
+      .setUrn(urn)
       .setName(name)
-      .setType(DYNAMIC_RESOURCE_TYPE)
+      .setType(type)
       .setOlds(this.toStruct(olds))
       .setNews(this.toStruct(news));
     const res = await this.call('check', name, news, (c, cb: Callback<ProviderPbModule.CheckResponse>) =>
@@ -336,17 +348,18 @@ export class ProviderHost {
 
   async diff(
     id: string,
-    name: string,
+    resource: ResourceRef,
     olds: PropertyMap,
     news: PropertyMap,
     oldInputs: PropertyMap,
   ): Promise<{ changes: DiffChanges; replaces: string[]; deleteBeforeReplace: boolean }> {
     const { pb } = protocol();
+    const { name, urn, type } = this.ref(resource);
     const req = new pb.DiffRequest()
       .setId(id)
-      .setUrn(this.urn(name))
+      .setUrn(urn)
       .setName(name)
-      .setType(DYNAMIC_RESOURCE_TYPE)
+      .setType(type)
       .setOlds(this.toStruct(olds))
       .setNews(this.toStruct(news))
       .setOldInputs(this.toStruct(oldInputs));
@@ -365,17 +378,18 @@ export class ProviderHost {
    * the previewed outputs and the id is ''.
    */
   async create(
-    name: string,
+    resource: ResourceRef,
     properties: PropertyMap,
     options: { preview?: boolean } = {},
   ): Promise<{ id: string; properties: PropertyMap }> {
     const preview = options.preview ?? false;
     if (preview && !this.supportsPreview) return { id: '', properties };
     const { pb } = protocol();
+    const { name, urn, type } = this.ref(resource);
     const req = new pb.CreateRequest()
-      .setUrn(this.urn(name))
+      .setUrn(urn)
       .setName(name)
-      .setType(DYNAMIC_RESOURCE_TYPE)
+      .setType(type)
       .setProperties(this.toStruct(properties))
       .setPreview(preview);
     const res = await this.call(
@@ -394,16 +408,17 @@ export class ProviderHost {
   /** Read (refresh). `inputs` is undefined when the provider returned none (the engine keeps the old ones). */
   async read(
     id: string,
-    name: string,
+    resource: ResourceRef,
     properties: PropertyMap,
     inputs: PropertyMap,
   ): Promise<{ id: string; properties: PropertyMap; inputs: PropertyMap | undefined }> {
     const { pb } = protocol();
+    const { name, urn, type } = this.ref(resource);
     const req = new pb.ReadRequest()
       .setId(id)
-      .setUrn(this.urn(name))
+      .setUrn(urn)
       .setName(name)
-      .setType(DYNAMIC_RESOURCE_TYPE)
+      .setType(type)
       .setProperties(this.toStruct(properties))
       .setInputs(this.toStruct(inputs));
     const res = await this.call('read', name, properties, (c, cb: Callback<ProviderPbModule.ReadResponse>) =>
@@ -420,7 +435,7 @@ export class ProviderHost {
   /** Update. With `preview`, as the engine with a host that does not support previews: no RPC, news are returned. */
   async update(
     id: string,
-    name: string,
+    resource: ResourceRef,
     olds: PropertyMap,
     news: PropertyMap,
     oldInputs: PropertyMap,
@@ -429,11 +444,12 @@ export class ProviderHost {
     const preview = options.preview ?? false;
     if (preview && !this.supportsPreview) return { properties: news };
     const { pb } = protocol();
+    const { name, urn, type } = this.ref(resource);
     const req = new pb.UpdateRequest()
       .setId(id)
-      .setUrn(this.urn(name))
+      .setUrn(urn)
       .setName(name)
-      .setType(DYNAMIC_RESOURCE_TYPE)
+      .setType(type)
       .setOlds(this.toStruct(olds))
       .setNews(this.toStruct(news))
       .setOldInputs(this.toStruct(oldInputs))
@@ -444,13 +460,19 @@ export class ProviderHost {
     return { properties: this.annotate(this.fromStruct(res.getProperties()), news) };
   }
 
-  async delete(id: string, name: string, properties: PropertyMap, oldInputs: PropertyMap): Promise<void> {
+  async delete(
+    id: string,
+    resource: ResourceRef,
+    properties: PropertyMap,
+    oldInputs: PropertyMap,
+  ): Promise<void> {
+    const { name, urn, type } = this.ref(resource);
     const { pb } = protocol();
     const req = new pb.DeleteRequest()
       .setId(id)
-      .setUrn(this.urn(name))
+      .setUrn(urn)
       .setName(name)
-      .setType(DYNAMIC_RESOURCE_TYPE)
+      .setType(type)
       .setProperties(this.toStruct(properties))
       .setOldInputs(this.toStruct(oldInputs));
     await this.call('delete', name, properties, (c, cb: Callback<EmptyPbModule.Empty>) => c.delete(req, cb));

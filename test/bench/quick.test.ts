@@ -40,8 +40,12 @@ describe('bench (quick mode)', function () {
         'LRS poll cost',
         'Preview: 50 resources',
         'Token requests',
+        'A wave of databases',
       ]) {
         assert.ok(text.includes(`## ${section}`), `section "${section}" missing:\n${text}`);
+      }
+      for (const figure of ['ARM requests per database in the wave', 'peak RSS of the provider host']) {
+        assert.ok(text.includes(figure), `figure "${figure}" missing:\n${text}`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,27 @@
+/** The waves bench as a BENCHES entry: a wave of databases (+ 2 links) through the real program path. */
+import type { Bench, BenchContext } from './common';
+import { benchWaves } from './waves';
+
+export const wavesBench: Bench = {
+  name: 'waves',
+  title: 'A wave of databases (+ 2 links) through the real program path vs one database',
+  async run(ctx: BenchContext) {
+    const n = ctx.quick ? 2 : 20;
+    const f = await benchWaves(n, (l) => console.log(`   ${l}`));
+    ctx.table(
+      ['figure', 'value', 'goal'],
+      [
+        [`up: one database (ms)`, f.oneDatabaseUpMs, ''],
+        [`up: the ${n}-database wave (ms)`, f.waveUpMs, ''],
+        ['up: wave / one database', f.upRatio.toFixed(2), `well under ${n} (one after the other)`],
+        ['ARM requests: one database alone', f.armRequestsOneDatabase, ''],
+        ['ARM requests per database in the wave', f.armRequestsPerDatabase.toFixed(1), 'no more than alone'],
+        ['provider hosts for the wave', f.hosts, '1'],
+        ['peak RSS of the provider host (MB)', f.hostPeakRssMB.toFixed(0), '<= 300'],
+        [`preview of the wave: ${n + 2} resources (ms)`, f.wavePreviewMs, ''],
+        [`preview of ${n + 2} trivial dynamic resources (ms)`, f.trivialPreviewMs, ''],
+        ['preview ratio (wave / trivial)', f.previewRatio.toFixed(2), ''],
+      ],
+    );
+  },
+};
