@@ -69,17 +69,26 @@ export async function gateTimingRun(o: {
   const world = new FakeLinkWorld();
   world.link = { ...world.link!, replicationMode: 'Sync' };
   world.sqlModes = { AG1: 'SYNCHRONOUS_COMMIT', MI_AG: 'SYNCHRONOUS_COMMIT' };
-  world.replicating = false;
+  world.workload = 0n; // the LSNs are scripted in time below, not advanced per reading
   const lsnAt = (t: number) => 1_000_000n + BigInt(Math.max(0, Math.floor(Math.min(t, stopAt) - start)));
   let readings = 0;
   let failoverAt: number | undefined;
-  // Time-scripted LSNs: wrap the fake's readers, whatever their signature, to set the LSNs first.
+  // Time-scripted LSNs: wrap the fake's readers, whatever their signature. SQL Server's local row holds its
+  // end of log; what the managed instance hardened (the remote row, and the local hardened LSN in sync mode)
+  // trails it by `lag`; the replica is SYNCHRONIZED once it has caught up.
   const sqlLsns = world.sql.lsns;
-  world.sql.lsns = ((...args: Parameters<typeof sqlLsns>) => {
+  world.sql.lsns = (async (...args: Parameters<typeof sqlLsns>) => {
     readings++;
-    world.sqlLsn = lsnAt(clock.now());
-    world.miLsn = lsnAt(clock.now() - lag);
-    return sqlLsns(...args);
+    const own = lsnAt(clock.now());
+    const mi = lsnAt(clock.now() - lag);
+    world.sqlLsn = own;
+    const rows = await sqlLsns(...args);
+    world.miLsn = mi;
+    return rows.map((r) =>
+      r.isLocal
+        ? { ...r, endOfLog: own, hardened: mi }
+        : { ...r, endOfLog: mi, hardened: mi, syncState: mi === own ? 'SYNCHRONIZED' : 'SYNCHRONIZING' },
+    );
   }) as typeof sqlLsns;
   const miLsns = world.mi.lsns;
   world.mi.lsns = ((...args: Parameters<typeof miLsns>) => {
@@ -105,12 +114,15 @@ export async function gateTimingRun(o: {
       replicationMode: 'Sync',
       cutover: true,
       lsnStabilityWindowInMs: o.windowMs,
+      // The bound must hold whatever the window: windows under 3 intervals are allowed explicitly here.
+      ...(o.windowMs < 3 * o.pollMs ? { allowShortStabilityWindow: true } : {}),
       lsnPollIntervalInMs: o.pollMs,
       lsnDeadlineInMs: Math.max(1_000, o.stopAfterMs + lag + 20 * (o.windowMs + o.pollMs)),
       pollIntervalInMs: o.pollMs,
     },
   );
   if (c.failures.length) throw new Error(c.failures.map((f) => f.reason).join('; '));
+  world.dbs = names;
   for (const n of names) world.miState[n] = { state: 'ONLINE', readOnly: true };
   const lines: string[] = [];
   const ctx: LinkContext = {
