@@ -40,7 +40,12 @@ export interface SandboxOptions {
   startMs?: number;
   timings?: Partial<WorldTimings>;
   lrs?: Partial<LrsOptions>;
-  /** Retry-After (s) of running operations (default 1; 0 lets clients poll at their own interval). */
+  /**
+   * Retry-After of operation answers: 'absent' (as in the az CLI recordings) or a number of seconds sent on the
+   * 202 and on every operation poll, terminal ones included (the PowerShell recordings send 15). Default 'absent'.
+   */
+  retryAfter?: 'absent' | number;
+  /** @deprecated use `retryAfter`; 0 means 'absent', another value `retryAfter: value`. */
   retryAfterSeconds?: number;
   /** Container the SQL Server writes backups to (created at start). */
   container?: string;
@@ -183,6 +188,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const server = await ArmServer.start({
       world,
       tls: storageTls,
+      retryAfter: options.retryAfter,
       retryAfterSeconds: options.retryAfterSeconds,
       routes: [dagRoutes(link.link), ...(options.routes ?? [])],
     });

@@ -24,7 +24,9 @@ import { ROUTE_FAMILIES } from './routes';
 
 export interface ArmServerOptions {
   world: World;
-  /** Retry-After (s) of running operations; 0 lets clients use their own poll interval. Default 1. */
+  /** Retry-After of operation answers (see SandboxOptions.retryAfter). */
+  retryAfter?: 'absent' | number;
+  /** @deprecated use `retryAfter`; 0 means 'absent'. */
   retryAfterSeconds?: number;
   /** TLS key and certificate; default a fresh self-signed one for 127.0.0.1 and localhost. */
   tls?: { key: string; cert: string };
@@ -53,7 +55,9 @@ export class ArmServer implements ArmContext {
     this.world = options.world;
     this.tokens = tokens;
     this.ca = tls.cert;
-    this.lro = new LroManager(options.world.clock, { retryAfterSeconds: options.retryAfterSeconds ?? 1 });
+    this.lro = new LroManager(options.world.clock, {
+      retryAfter: options.retryAfter ?? (options.retryAfterSeconds ? options.retryAfterSeconds : 'absent'),
+    });
     for (const register of [...ROUTE_FAMILIES, ...(options.routes ?? [])]) register(this.router, this);
     this.server = https.createServer(
       { key: tls.key, cert: tls.cert },
@@ -155,6 +159,21 @@ export class ArmServer implements ArmContext {
       }
     }
     if (match.kind === 'none') {
+      // The gateway resolves the managed instance of a path first: a path no route serves under an instance that
+      // does not exist answers 404 ResourceNotFound naming it (link-errors seq 3, where the instance name was
+      // missing and ARM took 'distributedAvailabilityGroups' for it).
+      const parent =
+        /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Sql\/managedInstances\/([^/]+)/i.exec(
+          url.pathname,
+        );
+      if (parent && !this.world.instance(parent[1], parent[2], decodeURIComponent(parent[3]))) {
+        throw new ServiceError(
+          'ResourceNotFound',
+          `The Resource 'Microsoft.Sql/managedInstances/${decodeURIComponent(parent[3])}' under resource group ` +
+            `'${decodeURIComponent(parent[2])}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+          404,
+        );
+      }
       const sql = /\/providers\/microsoft\.sql\//i.test(url.pathname);
       throw new ServiceError(
         sql ? 'InvalidResourceType' : 'NotFound',

@@ -91,8 +91,10 @@ describe('sandbox ARM stand-in', function () {
     const db = await rejection(client.managedDatabases.get(rg, mi, 'nosuchdb'));
     assert.equal(db.statusCode, 404);
     assert.equal(db.code, 'ResourceNotFound');
+    // A nested resource under a missing instance: the gateway names the instance (link-errors seq 5).
     const parent = await rejection(client.managedDatabases.get(rg, 'nosuchmi', 'db'));
-    assert.equal(parent.code, 'ParentResourceNotFound');
+    assert.equal(parent.code, 'ResourceNotFound');
+    assert.match(parent.message, /Microsoft\.Sql\/managedInstances\/nosuchmi'/);
     const instance = await rejection(client.managedInstances.get(rg, 'nosuchmi'));
     assert.equal(instance.code, 'ResourceNotFound');
     const group = await rejection(client.managedInstances.get('nosuchrg', mi));
@@ -137,7 +139,7 @@ describe('sandbox ARM stand-in', function () {
     assert.equal(sb.instance.databases.has('invalid'), false);
   });
 
-  it('creates with 201 + Azure-AsyncOperation, repeats idempotently, refuses different parameters', async () => {
+  it('creates with a 202 stub + both LRO headers, repeats idempotently, refuses different parameters', async () => {
     const parameters = lrsDatabase(sb, 'armdb');
     const db = await whileAdvancing(sb, 1_000, () =>
       client.managedDatabases.beginCreateOrUpdateAndWait(rg, mi, 'ArmDb', parameters, {
@@ -149,9 +151,9 @@ describe('sandbox ARM stand-in', function () {
     const put = sb.arm.requests.filter({ method: 'PUT', pathPattern: '/databases/ArmDb' });
     assert.deepEqual(
       put.map((r) => r.status),
-      [201],
+      [202],
     );
-    assert.ok(sb.arm.requests.count({ pathPattern: /managedDatabaseAzureAsyncOperation\// }) >= 1);
+    assert.ok(sb.arm.requests.count({ pathPattern: /managedDatabaseRestoreAzureAsyncOperation\// }) >= 1);
 
     const again = await whileAdvancing(sb, 1_000, () =>
       client.managedDatabases.beginCreateOrUpdateAndWait(rg, mi, 'armdb', parameters, {
@@ -217,22 +219,24 @@ describe('sandbox ARM stand-in', function () {
     assert.ok(Date.now() - started >= 290);
   });
 
-  it('deletes as an LRO: 202 + Location, polled until 204; a missing database answers 204', async () => {
+  it('deletes as an LRO: 202 stub + both headers, polled until Succeeded, Location then 204; a missing database answers 204', async () => {
     sb.arm.requests.clear();
-    await whileAdvancing(sb, 2_000, () =>
-      client.managedDatabases.beginDeleteAndWait(rg, mi, 'armdb', { updateIntervalInMs: 10 }),
-    );
+    const accepted = await rawRequest(sb, 'DELETE', `${base}/databases/armdb?api-version=2022-05-01-preview`);
+    assert.equal(accepted.status, 202);
+    assert.deepEqual(Object.keys(accepted.body as object).sort(), ['operation', 'startTime']);
+    assert.equal((accepted.body as { operation: string }).operation, 'DropManagedDatabase');
+    const asyncOp = new URL(String(accepted.headers['azure-asyncoperation']));
+    const location = new URL(String(accepted.headers.location));
+    assert.match(asyncOp.pathname, /\/resourceGroups\/.+\/managedDatabaseAzureAsyncOperation\//);
+    const running = await rawRequest(sb, 'GET', `${location.pathname}${location.search}`);
+    assert.equal(running.status, 202);
+    sb.clock.advance(20_000);
+    const done = await rawRequest(sb, 'GET', `${asyncOp.pathname}${asyncOp.search}`);
+    assert.deepEqual(Object.keys(done.body as object).sort(), ['name', 'startTime', 'status']);
+    assert.equal((done.body as { status: string }).status, 'Succeeded');
+    const result = await rawRequest(sb, 'GET', `${location.pathname}${location.search}`);
+    assert.equal(result.status, 204);
     assert.equal(sb.instance.databases.has('armdb'), false);
-    const del = sb.arm.requests.filter({ method: 'DELETE' });
-    assert.deepEqual(
-      del.map((r) => r.status),
-      [202],
-    );
-    const polls = sb.arm.requests
-      .filter({ pathPattern: /managedDatabaseOperationResults\// })
-      .map((r) => r.status);
-    assert.equal(polls.at(-1), 204);
-    assert.ok(polls.slice(0, -1).every((s) => s === 202));
     const missing = await rawRequest(sb, 'DELETE', `${base}/databases/armdb?api-version=2022-05-01-preview`);
     assert.equal(missing.status, 204);
   });

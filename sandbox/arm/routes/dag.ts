@@ -5,17 +5,24 @@ import { actionField, parseDagPatch, parseDagPut, renderDag } from '../../world/
 import type { ArmContext, RouteFamily } from '../context';
 import type { OperationOutcome } from '../lro';
 import type { ArmRequest, ArmResponse } from '../router';
-import { acceptedOperation, findInstance, MANAGED_INSTANCE, resourceNotFound } from './common';
+import {
+  acceptedOperation,
+  findInstance,
+  linkOperationName,
+  MANAGED_INSTANCE,
+  resourceNotFound,
+} from './common';
 
 /**
  * The Managed Instance link contract: …/managedInstances/{mi}/distributedAvailabilityGroups[/{dag}].
  *
  * - GET (old property model below 2023-05-01-preview and on stable 2023-08-01, new model above; linkArm.ts),
  *   list (paged by nextLink).
- * - PUT: 201 + Azure-AsyncOperation; succeeds once seeding is done, fails (and rolls back) when the link is
- *   not seeded within `linkCreationTimeoutMs` (e.g. SQL Server has no matching DAG).
+ * - Every write answers 202 + an operation stub (routes/common.ts acceptedOperation).
+ * - PUT: succeeds once seeding is done, fails (and rolls back) when the link is not seeded within
+ *   `linkCreationTimeoutMs` (e.g. SQL Server has no matching DAG).
  * - PATCH (replicationMode, the managed instance's side of the sync switch), DELETE (breaks the link: the
- *   managed instance database goes read-write), POST /failover and /setRole: 202 + Location; the change
+ *   managed instance database goes read-write), POST /failover and /setRole: the change
  *   applies when the operation completes (`operationMs` of simulated time after the request).
  * Requests that the service refuses up front (planned failover on a secondary, bad bodies) answer 400 at once.
  */
@@ -74,7 +81,8 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       req: ArmRequest,
       mi: ManagedInstance,
       change: () => void,
-      result?: () => unknown,
+      result: (() => unknown) | undefined,
+      operation: string,
     ) => {
       const due = ctx.world.clock.now() + operationMs;
       let outcome: OperationOutcome = IN_PROGRESS;
@@ -95,7 +103,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
         },
         result,
       });
-      return acceptedOperation(ctx, req, op, { status: 202, via: 'Location' });
+      return acceptedOperation(ctx, req, op, { operation });
     };
 
     router.get(DAGS, (req) => {
@@ -127,8 +135,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
         );
       }
       const name = dagName(req);
-      const isNew = !link.hasLink(name);
-      const view = link.createManagedInstanceLink(parseDagPut(name, req.body, req.apiVersion ?? ''));
+      link.createManagedInstanceLink(parseDagPut(name, req.body, req.apiVersion ?? ''));
       const started = ctx.world.clock.now();
       const op = ctx.lro.start({
         kind: KIND,
@@ -154,11 +161,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
           };
         },
       });
-      return acceptedOperation(ctx, req, op, {
-        status: isNew ? 201 : 200,
-        body: render(req, mi, view),
-        via: 'Azure-AsyncOperation',
-      });
+      return acceptedOperation(ctx, req, op, { operation: linkOperationName('create', req.apiVersion) });
     });
 
     router.add('PATCH', DAG, (req) => {
@@ -172,6 +175,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
           if (replicationMode) link.updateReplicationMode(name, replicationMode);
         },
         () => render(req, mi, link.linkView(name)),
+        linkOperationName('update', req.apiVersion),
       );
     });
 
@@ -179,9 +183,15 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       const mi = instance(req);
       if (!simulated(mi) || !link.hasLink(dagName(req))) return { status: 204 };
       const name = link.linkView(dagName(req)).name;
-      return timedChange(req, mi, () => {
-        if (link.hasLink(name)) link.removeManagedInstanceLink(name);
-      });
+      return timedChange(
+        req,
+        mi,
+        () => {
+          if (link.hasLink(name)) link.removeManagedInstanceLink(name);
+        },
+        undefined,
+        linkOperationName('drop', req.apiVersion),
+      );
     });
 
     router.post(`${DAG}/failover`, (req) => {
@@ -206,6 +216,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
         mi,
         () => link.armFailover(view.name, failoverType as string),
         () => render(req, mi, link.linkView(view.name)),
+        linkOperationName('failover', req.apiVersion),
       );
     });
 
@@ -225,6 +236,7 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
         mi,
         () => link.armSetRole(view.name, instanceRole, roleChangeType),
         () => render(req, mi, link.linkView(view.name)),
+        linkOperationName('setRole', req.apiVersion),
       );
     });
   };

@@ -25,7 +25,7 @@ import {
 
 /**
  * Managed databases: GET (and list), PUT (createMode Default or RestoreExternalBackup, the LRS start), DELETE,
- * POST completeRestore. PUT answers 201/200 + Azure-AsyncOperation; DELETE and completeRestore 202 + Location.
+ * POST completeRestore. Every write answers 202 with an operation stub (routes/common.ts acceptedOperation).
  */
 export const managedDatabaseRoutes: RouteFamily = (router, ctx) => {
   router.get(`${MANAGED_INSTANCE}/databases`, async (req) => {
@@ -58,7 +58,7 @@ export const managedDatabaseRoutes: RouteFamily = (router, ctx) => {
       touch: () => ctx.world.touch(),
       evaluate: () => (mi.databases.get(db.name) === db ? IN_PROGRESS : SUCCEEDED),
     });
-    return acceptedOperation(ctx, req, op, { status: 202, via: 'Location' });
+    return acceptedOperation(ctx, req, op, { operation: 'DropManagedDatabase' }); // lrs-cancel u6
   });
 
   router.post(`${MANAGED_DATABASE}/completeRestore`, async (req) => {
@@ -85,12 +85,16 @@ export const managedDatabaseRoutes: RouteFamily = (router, ctx) => {
       location: mi.location,
       touch: () => ctx.world.touch(db),
       evaluate: () => (restore.status === 'Completed' ? SUCCEEDED : (restoreFailure(restore) ?? IN_PROGRESS)),
+      result: () => managedDatabaseBody(mi, db), // its Location answers 201 with the database: lrs-ps-complete 36
+      resultStatus: 201,
     });
-    return acceptedOperation(ctx, req, op, { status: 202, via: 'Location' });
+    return acceptedOperation(ctx, req, op, { operation: 'ManagedDatabaseCompleteExternalRestore' }); // lrs-continuous t3
   });
 };
 
 const IN_PROGRESS: OperationOutcome = { status: 'InProgress' };
+/** The LRS start's operation family: …/managedDatabaseRestoreAzureAsyncOperation/{id} (lrs-continuous t2). */
+const RESTORE_KIND = 'managedDatabaseRestore';
 const SUCCEEDED: OperationOutcome = { status: 'Succeeded' };
 
 /** The resource body of GET/PUT, shaped as the ManagedDatabaseCreateRestoreExternalBackup example. */
@@ -146,11 +150,7 @@ async function putDatabase(ctx: ArmContext, req: ArmRequest): Promise<ArmRespons
   if (existing) {
     if (tags) existing.tags = tags;
     const op = ctx.lro.start({ ...operationScope(mi), evaluate: () => SUCCEEDED });
-    return acceptedOperation(ctx, req, op, {
-      status: 200,
-      body: managedDatabaseBody(mi, existing),
-      via: 'Azure-AsyncOperation',
-    });
+    return acceptedOperation(ctx, req, op, { operation: 'UpdateManagedDatabase' }); // no source: name by pattern
   }
   const db = ctx.world.createDatabase(mi, name, {
     collation: stringProp(properties, 'collation') ?? mi.collation,
@@ -161,11 +161,7 @@ async function putDatabase(ctx: ArmContext, req: ArmRequest): Promise<ArmRespons
     touch: () => ctx.world.touch(db),
     evaluate: () => (db.status === 'Online' ? SUCCEEDED : IN_PROGRESS),
   });
-  return acceptedOperation(ctx, req, op, {
-    status: 201,
-    body: managedDatabaseBody(mi, db),
-    via: 'Azure-AsyncOperation',
-  });
+  return acceptedOperation(ctx, req, op, { operation: 'CreateManagedDatabase' }); // lrs-ps-stop-foreign-database w3
 }
 
 /** PUT with createMode RestoreExternalBackup: starts LRS, or answers an identical repeat idempotently. */
@@ -199,12 +195,8 @@ async function putLogReplay(
         `Database '${name}' already exists. Choose a different database name.`,
       );
     }
-    const op = ctx.lro.start(logReplayOperation(ctx, mi, existing, existing.lrs));
-    return acceptedOperation(ctx, req, op, {
-      status: 200,
-      body: managedDatabaseBody(mi, existing),
-      via: 'Azure-AsyncOperation',
-    });
+    const op = ctx.lro.start({ ...logReplayOperation(ctx, mi, existing, existing.lrs), kind: RESTORE_KIND });
+    return acceptedOperation(ctx, req, op, { operation: 'CreateExternalManagedBackupRestoreV2Request' });
   }
   const db = ctx.world.startLogReplay(mi, name, {
     collation: createParameters.collation,
@@ -219,12 +211,8 @@ async function putLogReplay(
     },
   });
   await ctx.world.touch(db); // the first scan of the container
-  const op = ctx.lro.start(logReplayOperation(ctx, mi, db, db.lrs as LrsRestore));
-  return acceptedOperation(ctx, req, op, {
-    status: 201,
-    body: managedDatabaseBody(mi, db),
-    via: 'Azure-AsyncOperation',
-  });
+  const op = ctx.lro.start({ ...logReplayOperation(ctx, mi, db, db.lrs as LrsRestore), kind: RESTORE_KIND });
+  return acceptedOperation(ctx, req, op, { operation: 'CreateExternalManagedBackupRestoreV2Request' }); // lrs-continuous t2
 }
 
 /**
