@@ -8,6 +8,7 @@ import type {
   StartRestoreRequest,
 } from '../core/lrs/ports';
 import { credential, fromAzureError, resolveArm } from './arm';
+import { armPipelineOptions } from './pipeline';
 
 /** Codes with which restoreDetails reports a failed restore (the REST spec's error list for the call). */
 const RESTORE_FAILURE =
@@ -34,6 +35,7 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
   const client: SqlManagementClient = new Client(credential(), ref.subscriptionId, {
     endpoint: target.endpoint,
     credentialScopes: [target.scope],
+    ...armPipelineOptions({ deadlineInMs: o.operationDeadlineInMs, log: o.log }),
   });
   const rg = ref.resourceGroupName;
   const mi = ref.managedInstanceName;

@@ -1,5 +1,6 @@
 import { type Clock, formatDuration, iso } from '../core/clock';
 import { TimeoutError } from '../core/errors';
+import { DeadlineExceeded, withDeadline } from './deadline';
 
 export type Verdict = { done: true } | { done: false; waiting: string } | { failed: Error };
 
@@ -42,7 +43,23 @@ export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
   let lastText: string | undefined;
   let lastPrinted = Number.NEGATIVE_INFINITY;
   for (;;) {
-    const state = await options.poll();
+    let state: T;
+    try {
+      // The transport under the poll derives its per-request timeouts and retry budget from this deadline (in
+      // wall-clock time: the clock may be a fake one).
+      state = await withDeadline(Date.now() + (deadline - clock.now()), options.poll);
+    } catch (e) {
+      // A request that could not finish before the deadline: the timeout of this wait, with the last state seen.
+      if (e instanceof DeadlineExceeded) {
+        throw new TimeoutError(
+          options.what,
+          formatDuration(clock.now() - started),
+          lastText ?? `no state read yet (${e.lastAnswer})`,
+          options.hint,
+        );
+      }
+      throw e;
+    }
     const verdict = options.judge(state);
     const text = options.describe(state);
     if ('failed' in verdict) throw verdict.failed;
