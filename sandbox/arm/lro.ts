@@ -44,6 +44,8 @@ export interface Operation extends OperationInit {
   endTime?: Date;
   status: OperationStatus;
   error?: ServiceError;
+  /** An injected end (faults `lroFailed` / `lroCanceled`): from simulated time `at` on, whatever the world did. */
+  forced?: { at: number; status: 'Failed' | 'Canceled'; error: ServiceError };
 }
 
 export interface LroOptions {
@@ -77,13 +79,42 @@ export class LroManager {
   /** Re-evaluates a running operation; a finished one keeps its outcome. */
   async refresh(op: Operation): Promise<Operation> {
     if (op.status !== 'InProgress') return op;
+    if (this.forcedEnd(op)) return op;
     await op.touch?.();
+    this.conclude(op);
+    return op;
+  }
+
+  /**
+   * Lets every running operation finish on simulated time, polled or not (the service completes an operation
+   * whoever watches it; the ARM server calls this before each request, the world on every tick). The world is
+   * not brought up to date for it (no storage scans): each operation judges the world as it stands.
+   */
+  settle(): void {
+    for (const op of this.operations.values()) {
+      if (op.status === 'InProgress' && !this.forcedEnd(op)) this.conclude(op);
+    }
+  }
+
+  /** Makes a running operation end Failed or Canceled `afterMs` of simulated time after its start. */
+  force(op: Operation, end: { status: 'Failed' | 'Canceled'; error: ServiceError; afterMs?: number }): void {
+    op.forced = { at: op.startTime.getTime() + (end.afterMs ?? 0), status: end.status, error: end.error };
+  }
+
+  private forcedEnd(op: Operation): boolean {
+    if (!op.forced || this.clock.now() < op.forced.at) return false;
+    op.status = op.forced.status;
+    op.error = op.forced.error;
+    op.endTime = this.clock.date();
+    return true;
+  }
+
+  private conclude(op: Operation): void {
     const outcome = op.evaluate();
-    if (outcome.status === 'InProgress') return op;
+    if (outcome.status === 'InProgress') return;
     op.status = outcome.status;
     op.endTime = this.clock.date();
     if (outcome.status !== 'Succeeded') op.error = outcome.error;
-    return op;
   }
 
   asyncOperationUrl(op: Operation, baseUrl: string, apiVersion: string | undefined): string {

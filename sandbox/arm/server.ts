@@ -58,6 +58,7 @@ export class ArmServer implements ArmContext {
     this.lro = new LroManager(options.world.clock, {
       retryAfter: options.retryAfter ?? (options.retryAfterSeconds ? options.retryAfterSeconds : 'absent'),
     });
+    options.world.onTick(() => this.lro.settle());
     for (const register of [...ROUTE_FAMILIES, ...(options.routes ?? [])]) register(this.router, this);
     this.server = https.createServer(
       { key: tls.key, cert: tls.cert },
@@ -102,7 +103,10 @@ export class ArmServer implements ArmContext {
     const apiVersion = url.searchParams.get('api-version') ?? undefined;
     const match = this.router.match(method, url.pathname);
     const control = match.kind === 'route' && match.route.options.control === true;
-    const log = (status: number, extra: { errorCode?: string; fault?: InjectedFault }) => {
+    const log = (
+      status: number,
+      extra: { errorCode?: string; fault?: InjectedFault; unsentStatus?: number },
+    ) => {
       if (control) return;
       this.requests.add({
         at: new Date(started).toISOString(),
@@ -113,6 +117,7 @@ export class ArmServer implements ArmContext {
         status,
         errorCode: extra.errorCode,
         fault: extra.fault?.kind,
+        unsentStatus: extra.unsentStatus,
         durationMs: Date.now() - started,
       });
     };
@@ -123,19 +128,32 @@ export class ArmServer implements ArmContext {
       log(0, { fault });
       return;
     }
+    if (fault?.kind === 'stall') {
+      // Neither acted on nor answered: the client's own timeout (or the server's stop) ends the connection.
+      log(0, { fault });
+      return;
+    }
     if (fault?.kind === 'slow') await delay(fault.delayMs ?? 2_000);
 
     let response: ArmResponse;
     try {
       const rawBody = await readBody(req);
-      response =
-        fault && fault.kind !== 'slow'
-          ? faultResponse(fault)
-          : await this.dispatch(method, url, apiVersion, match, rawBody, req.headers);
+      if (fault && fault.kind !== 'slow' && fault.kind !== 'lost') response = faultResponse(fault);
+      else {
+        // Operations finish on simulated time, whether anyone polls them or not.
+        if (!control) this.lro.settle();
+        response = await this.dispatch(method, url, apiVersion, match, rawBody, req.headers);
+      }
     } catch (err) {
       response = errorResponse(err);
     }
     const errorCode = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
+    if (fault?.kind === 'lost') {
+      // Acted on, then the connection dropped before the answer: the client cannot know what happened.
+      req.socket.destroy();
+      log(0, { errorCode, fault, unsentStatus: response.status });
+      return;
+    }
     write(res, response, req.headers);
     log(response.status, { errorCode, fault });
   }
@@ -225,6 +243,15 @@ function faultResponse(fault: InjectedFault): ArmResponse {
         body: new ServiceError(
           'SubscriptionRequestsThrottled',
           `Number of requests for the subscription exceeded the limit. Please try again after '${retryAfter['Retry-After']}' seconds.`,
+        ).toBody(),
+      };
+    case '403':
+      return {
+        status: 403,
+        body: new ServiceError(
+          'AuthorizationFailed',
+          'The client does not have authorization to perform this action.',
+          403,
         ).toBody(),
       };
     case '503':

@@ -1,6 +1,7 @@
 import { ServiceError } from '../../world/errors';
 import type { ManagedDatabase, ManagedInstance } from '../../world/instances';
 import type { ArmContext } from '../context';
+import { OPERATION_FAULT_KINDS } from '../faults';
 import type { Operation } from '../lro';
 import type { ArmRequest, ArmResponse } from '../router';
 
@@ -106,6 +107,23 @@ export function acceptedOperation(
   answer: { operation: string },
 ): ArmResponse {
   op.resourceGroup ??= req.params.resourceGroupName;
+  const fault = ctx.faults.take(req.method, req.path, OPERATION_FAULT_KINDS);
+  if (fault) {
+    // Fault lroFailed / lroCanceled: the operation ends so after fault.afterMs, whatever the world does. The error
+    // has the shape of a failed poll (lrs-ps-failed-start v3); no source for a Canceled one.
+    const failed = fault.kind === 'lroFailed';
+    ctx.lro.force(op, {
+      status: failed ? 'Failed' : 'Canceled',
+      afterMs: fault.afterMs,
+      error: new ServiceError(
+        fault.errorCode ?? (failed ? 'InternalServerError' : 'OperationCanceled'),
+        fault.message ??
+          (failed
+            ? 'An unexpected error occured while processing the request.'
+            : 'The operation was canceled.'),
+      ),
+    });
+  }
   return {
     status: 202,
     headers: {
