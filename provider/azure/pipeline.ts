@@ -95,6 +95,7 @@ const LOST = new Set([
 const MIN_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 const THROTTLE_LINE_EVERY_MS = 30_000;
+const EXPIRED_GRACE_MS = 10_000;
 
 interface Failure {
   kind: 'unreached' | 'lost' | 'timeout';
@@ -109,76 +110,91 @@ export function armRetryPolicy(options: ArmPipelineOptions = {}): PipelinePolicy
   const maxBudget = options.maxBudgetInMs ?? 10 * 60_000;
   const clientDeadline = options.deadlineInMs === undefined ? undefined : now() + options.deadlineInMs;
   const log = options.log ?? (() => undefined);
+  /** Set when a request ran into the deadline of its wait. */
+  let expired = false;
 
   return {
     name: ARM_RETRY_POLICY,
     async sendRequest(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
-      const method = request.method.toUpperCase();
-      const deadline = Math.min(
-        ambientDeadline() ?? Number.POSITIVE_INFINITY,
-        clientDeadline ?? Number.POSITIVE_INFINITY,
-        now() + maxBudget,
-      );
-      let attempt = 0;
-      let throttledSince: number | undefined;
-      let lastThrottleLine = Number.NEGATIVE_INFINITY;
-      let lastAnswer = 'no answer yet';
-      for (;;) {
-        attempt += 1;
-        const left = deadline - now();
-        if (left <= 0) throw deadlineError(method, request, lastAnswer);
-        const outcome = await attemptOnce(request, next, Math.min(left, requestTimeout));
-        if (outcome.kind === 'response') {
-          const response = outcome.response;
-          if (response.status !== THROTTLED && !TRANSIENT_STATUS.has(response.status)) {
-            if (throttledSince !== undefined) {
-              log(`Azure stopped throttling after ${formatDuration(now() - throttledSince)}; going on`);
-            }
-            if (outcome.thrown !== undefined) throw outcome.thrown;
-            return response;
-          }
-          lastAnswer = describeAnswer(response);
-          if (response.status !== THROTTLED && !IDEMPOTENT.has(method)) {
-            // Azure's error, as is, for the caller (the service may have acted: not sent again).
-            if (outcome.thrown !== undefined) throw outcome.thrown;
-            return response;
-          }
-          const wait = waitBefore(response, attempt);
-          if (now() + wait > deadline) {
-            throw deadlineError(
-              method,
-              request,
-              `${lastAnswer}; the next attempt would be due in ${formatDuration(wait)}`,
-            );
-          }
-          if (response.status === THROTTLED) {
-            throttledSince ??= now();
-            if (now() - lastThrottleLine >= THROTTLE_LINE_EVERY_MS) {
-              lastThrottleLine = now();
-              log(
-                `Azure is throttling requests (${lastAnswer}): waiting ${formatDuration(wait)} as it asks, ` +
-                  `then retrying (${formatDuration(deadline - now())} left before the deadline)`,
-              );
-            }
-          } else {
-            log(`Azure answered ${lastAnswer} to ${method}: retrying in ${formatDuration(wait)}`);
-          }
-          await sleep(wait, request.abortSignal);
-          continue;
-        }
-        // No answer.
-        const failure = outcome.failure;
-        lastAnswer = failure.text;
-        if (failure.kind !== 'unreached' && !IDEMPOTENT.has(method)) {
-          return unsafeWithoutAnswer(method, request, next, failure, lastAnswer);
-        }
-        const wait = backoff(attempt);
-        if (now() + wait > deadline) throw deadlineError(method, request, lastAnswer, failure.error);
-        log(`${failure.text} on ${method}: retrying in ${formatDuration(wait)}`);
-        await sleep(wait, request.abortSignal);
+      try {
+        return await send(request, next);
+      } catch (e) {
+        if (e instanceof DeadlineExceeded && ambientDeadline() !== undefined) expired = true;
+        throw e;
       }
     },
   };
+
+  async function send(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
+    const method = request.method.toUpperCase();
+    const ambient = ambientDeadline();
+    const deadline = Math.min(
+      ambient ?? Number.POSITIVE_INFINITY,
+      clientDeadline ?? Number.POSITIVE_INFINITY,
+      // Once a wait of this operation ran out of time, a request outside any wait (the best-effort read of the
+      // state for the error report) gets a short grace, not the rest of the operation's budget.
+      ambient === undefined && expired ? now() + EXPIRED_GRACE_MS : Number.POSITIVE_INFINITY,
+      now() + maxBudget,
+    );
+    let attempt = 0;
+    let throttledSince: number | undefined;
+    let lastThrottleLine = Number.NEGATIVE_INFINITY;
+    let lastAnswer = 'no answer yet';
+    for (;;) {
+      attempt += 1;
+      const left = deadline - now();
+      if (left <= 0) throw deadlineError(method, request, lastAnswer);
+      const outcome = await attemptOnce(request, next, Math.min(left, requestTimeout));
+      if (outcome.kind === 'response') {
+        const response = outcome.response;
+        if (response.status !== THROTTLED && !TRANSIENT_STATUS.has(response.status)) {
+          if (throttledSince !== undefined) {
+            log(`Azure stopped throttling after ${formatDuration(now() - throttledSince)}; going on`);
+          }
+          if (outcome.thrown !== undefined) throw outcome.thrown;
+          return response;
+        }
+        lastAnswer = describeAnswer(response);
+        if (response.status !== THROTTLED && !IDEMPOTENT.has(method)) {
+          // Azure's error, as is, for the caller (the service may have acted: not sent again).
+          if (outcome.thrown !== undefined) throw outcome.thrown;
+          return response;
+        }
+        const wait = waitBefore(response, attempt);
+        if (now() + wait > deadline) {
+          throw deadlineError(
+            method,
+            request,
+            `${lastAnswer}; the next attempt would be due in ${formatDuration(wait)}`,
+          );
+        }
+        if (response.status === THROTTLED) {
+          throttledSince ??= now();
+          if (now() - lastThrottleLine >= THROTTLE_LINE_EVERY_MS) {
+            lastThrottleLine = now();
+            log(
+              `Azure is throttling requests (${lastAnswer}): waiting ${formatDuration(wait)} as it asks, ` +
+                `then retrying (${formatDuration(deadline - now())} left before the deadline)`,
+            );
+          }
+        } else {
+          log(`Azure answered ${lastAnswer} to ${method}: retrying in ${formatDuration(wait)}`);
+        }
+        await sleep(wait, request.abortSignal);
+        continue;
+      }
+      // No answer.
+      const failure = outcome.failure;
+      lastAnswer = failure.text;
+      if (failure.kind !== 'unreached' && !IDEMPOTENT.has(method)) {
+        return unsafeWithoutAnswer(method, request, next, failure, lastAnswer);
+      }
+      const wait = backoff(attempt);
+      if (now() + wait > deadline) throw deadlineError(method, request, lastAnswer, failure.error);
+      log(`${failure.text} on ${method}: retrying in ${formatDuration(wait)}`);
+      await sleep(wait, request.abortSignal);
+    }
+  }
 
   /** One attempt with its own timeout; the caller's abort signal still ends it. */
   async function attemptOnce(

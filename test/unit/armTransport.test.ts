@@ -148,6 +148,17 @@ describe('ARM transport (provider/azure/pipeline.ts)', () => {
     assert.equal(sent.length, 3, 'at 0, 2 and 4 s; the next would be due after the deadline');
   });
 
+  it('after a wait ran out of time, a read outside any wait gets a short grace, not the operation budget', async () => {
+    const { p, clock } = policy(60 * 60_000);
+    const started = clock.now();
+    const storm = scripted(Array.from({ length: 100 }, () => throttled(2)));
+    await rejection(withDeadline(started + 3_000, () => p.sendRequest(req('GET'), storm.next)));
+    const after = clock.now();
+    const e = await rejection(p.sendRequest(req('GET'), storm.next));
+    assert.equal(e.code, 'Timeout');
+    assert.ok(clock.now() - after <= 10_000, 'the follow-up read gave up within the grace');
+  });
+
   it('retries transient answers and lost connections of GET, PUT and PATCH', async () => {
     for (const method of ['GET', 'PUT', 'PATCH']) {
       const { p } = policy(60_000);
