@@ -1,4 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +15,7 @@ import {
   SASProtocol,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
+import { type FaultKind, Faults } from './arm/faults';
 
 /**
  * Real Azurite (blob service only) as a child process on 127.0.0.1, in memory, with the well-known
@@ -116,8 +122,8 @@ export class Azurite {
   }
 
   /** URL of a container (optionally a folder inside it), as `storageContainerUri` takes it. */
-  containerUrl(container: string, folder?: string): string {
-    const base = `${this.blobEndpoint}/${encodeURIComponent(container)}`;
+  containerUrl(container: string, folder?: string, blobEndpoint = this.blobEndpoint): string {
+    const base = `${blobEndpoint}/${encodeURIComponent(container)}`;
     return folder ? `${base}/${folder.split('/').map(encodeURIComponent).join('/')}` : base;
   }
 
@@ -182,3 +188,123 @@ function resolveNode22(): string {
   if (existsSync(candidate)) return candidate;
   throw new Error('Azurite 3.37 needs Node.js 22: install the `node` devDependency or pass nodePath.');
 }
+
+/**
+ * An https proxy in front of Azurite that plays storage faults (Azurite itself cannot): every storage client of the
+ * sandbox (the LRS simulation reading the container, the simulated SQL Server writing backups, the provider's
+ * preflight listing) reaches Azurite through it. Fault kinds: 403, 500, 503 (error answers in Azure Storage's XML
+ * shape with `x-ms-error-code`, without reaching Azurite), slow, drop, stall, lost (Azurite acts, the answer is
+ * dropped). Matched on method and path with query (`comp=list`, `restype=container` …).
+ */
+export class StorageFaultProxy {
+  readonly faults = new Faults();
+  /** Requests forwarded or faulted, in order (method, path with query, status; 0 = no answer). */
+  readonly requests: Array<{ method: string; path: string; status: number; fault?: FaultKind }> = [];
+  private readonly server: https.Server;
+
+  private constructor(
+    private readonly target: { port: number; ca: string },
+    tls: { key: string; cert: string },
+  ) {
+    this.server = https.createServer(tls, (req, res) => void this.handle(req, res));
+  }
+
+  /** `https://127.0.0.1:<port>/devstoreaccount1`: the blob endpoint to use instead of Azurite's. */
+  blobEndpoint = '';
+
+  static async start(azurite: Azurite, tls: { key: string; cert: string }): Promise<StorageFaultProxy> {
+    const proxy = new StorageFaultProxy({ port: azurite.port, ca: tls.cert }, tls);
+    const port = await new Promise<number>((resolve, reject) => {
+      proxy.server.once('error', reject);
+      proxy.server.listen(0, '127.0.0.1', () => resolve((proxy.server.address() as AddressInfo).port));
+    });
+    proxy.blobEndpoint = `https://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`;
+    return proxy;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = req.url ?? '/';
+    const fault = this.faults.take(method, path, STORAGE_FAULT_KINDS);
+    const note = (status: number): void => {
+      this.requests.push({ method, path, status, fault: fault?.kind });
+    };
+    if (fault?.kind === 'drop') {
+      note(0);
+      return void req.socket.destroy();
+    }
+    if (fault?.kind === 'stall') return note(0);
+    if (fault?.kind === 'slow') await delay(fault.delayMs ?? 2_000);
+    if (fault && STORAGE_ERRORS[fault.kind]) {
+      req.resume();
+      const [status, code, message] = STORAGE_ERRORS[fault.kind]!;
+      const body =
+        `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\n` +
+        `RequestId:${randomUUID()}\nTime:${new Date().toISOString()}</Message></Error>`;
+      const headers: Record<string, string> = {
+        'content-type': 'application/xml',
+        'x-ms-error-code': code,
+        'content-length': String(Buffer.byteLength(body)),
+      };
+      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+      res.writeHead(status, headers);
+      res.end(body);
+      return note(status);
+    }
+    const upstream = https.request(
+      {
+        host: '127.0.0.1',
+        port: this.target.port,
+        method,
+        path,
+        headers: req.headers,
+        ca: this.target.ca,
+      },
+      (up) => {
+        if (fault?.kind === 'lost') {
+          up.resume();
+          up.once('end', () => req.socket.destroy());
+          return note(0);
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        note(up.statusCode ?? 502);
+      },
+    );
+    upstream.once('error', () => {
+      if (!res.headersSent) res.writeHead(502).end();
+      note(502);
+    });
+    req.pipe(upstream);
+  }
+}
+
+const STORAGE_FAULT_KINDS: readonly FaultKind[] = [
+  '403',
+  '429',
+  '500',
+  '503',
+  'slow',
+  'drop',
+  'lost',
+  'stall',
+];
+
+/** Azure Storage error answers (status, x-ms-error-code, message) as the Blob service documents them. */
+const STORAGE_ERRORS: Partial<Record<FaultKind, [number, string, string]>> = {
+  '403': [403, 'AuthenticationFailed', 'Server failed to authenticate the request.'],
+  '429': [503, 'ServerBusy', 'The server is busy.'],
+  '500': [500, 'InternalError', 'The server encountered an internal error. Please retry the request.'],
+  '503': [
+    503,
+    'ServerBusy',
+    'The server is currently unable to receive requests. Please retry your request.',
+  ],
+};

@@ -4,13 +4,13 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { RouteFamily } from './arm/context';
-import type { Faults } from './arm/faults';
+import { Faults } from './arm/faults';
 import type { RequestLog } from './arm/requestLog';
 import { dagRoutes } from './arm/routes/dag';
 import { registerSqlServerControlRoutes, registerStorageControlRoutes } from './arm/routes/sandbox';
-import { sharedIdentity } from './arm/auth';
+import { sharedIdentity, type TokenAuthority } from './arm/auth';
 import { ArmServer } from './arm/server';
-import { Azurite, type SasOptions } from './azurite';
+import { Azurite, type SasOptions, StorageFaultProxy } from './azurite';
 import { type LinkSandbox, type LinkSandboxOptions, startLinkSandbox } from './link';
 import type { SqlEndpoint } from './sql/endpoint';
 import type { SqlFaultSpec } from './sql/faults';
@@ -41,7 +41,12 @@ export interface SandboxOptions {
   startMs?: number;
   timings?: Partial<WorldTimings>;
   lrs?: Partial<LrsOptions>;
-  /** Retry-After (s) of running operations (default 1; 0 lets clients poll at their own interval). */
+  /**
+   * Retry-After of operation answers: 'absent' (as in the az CLI recordings) or a number of seconds sent on the
+   * 202 and on every operation poll, terminal ones included (the PowerShell recordings send 15). Default 'absent'.
+   */
+  retryAfter?: 'absent' | number;
+  /** @deprecated use `retryAfter`; 0 means 'absent', another value `retryAfter: value`. */
   retryAfterSeconds?: number;
   /** Container the SQL Server writes backups to (created at start). */
   container?: string;
@@ -55,11 +60,20 @@ export interface SandboxOptions {
   link?: LinkSandboxOptions['link'];
   /** SQL faults by statement shape armed at start (sql/faults.ts); later ones via `sqlEndpoints.<side>.faults`. */
   sqlFaults?: { sqlServer?: SqlFaultSpec[]; managedInstance?: SqlFaultSpec[] };
+  /**
+   * Put the storage fault proxy in front of Azurite (default true): every storage URL of the sandbox points at it,
+   * so `storage.faults` can fail, slow, stall or drop storage requests. false: clients talk to Azurite directly.
+   */
+  storageFaultProxy?: boolean;
 }
 
 export interface SandboxStorage {
   azurite: Azurite;
-  /** `https://127.0.0.1:<port>/devstoreaccount1` (Azurite over https) */
+  /** Storage faults (kinds 403, 500, 503, slow, drop, lost, stall; see arm/faults.ts), when the proxy is on. */
+  faults: Faults;
+  /** The fault proxy in front of Azurite (its `requests` log), when on. */
+  proxy?: StorageFaultProxy;
+  /** `https://127.0.0.1:<port>/devstoreaccount1` (the fault proxy in front of Azurite, or Azurite itself) */
   blobEndpoint: string;
   accountName: string;
   accountKey: string;
@@ -87,6 +101,11 @@ export interface Sandbox {
     caFile: string;
     requests: RequestLog;
     faults: Faults;
+    /**
+     * The managed identity endpoint's token authority (process-wide: see arm/auth.ts): `faults` (429, 500, 503,
+     * slow, drop, lost, stall), `requestCount`, `issuedCount`, `tokenLifetimeMs`.
+     */
+    identity: TokenAuthority;
   };
   storage: SandboxStorage;
   sqlServer: SimSqlServer;
@@ -142,6 +161,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleanups.push(() => azurite.stop());
     const container = options.container ?? SANDBOX_CONTAINER;
     await azurite.createContainer(container);
+    const proxy =
+      options.storageFaultProxy === false ? undefined : await StorageFaultProxy.start(azurite, storageTls);
+    if (proxy) cleanups.push(() => proxy.stop());
+    const blobEndpoint = proxy?.blobEndpoint ?? azurite.blobEndpoint;
 
     const clock = new SimClock({ speed: options.speed, startMs: options.startMs });
     const world = new World({
@@ -165,7 +188,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const sqlServer = new SimSqlServer({
       clock,
-      blobEndpoint: azurite.blobEndpoint,
+      blobEndpoint,
       accountName: azurite.accountName,
       accountKey: azurite.accountKey,
       container,
@@ -188,12 +211,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const server = await ArmServer.start({
       world,
       tls: storageTls,
+      retryAfter: options.retryAfter,
       retryAfterSeconds: options.retryAfterSeconds,
       routes: [dagRoutes(link.link), ...(options.routes ?? [])],
     });
     cleanups.push(() => server.stop());
     registerSqlServerControlRoutes(server.router, sqlServer);
-    registerStorageControlRoutes(server.router, (o) => azurite.makeSas(o));
+    registerStorageControlRoutes(server.router, (o) => azurite.makeSas(o), proxy?.faults);
 
     const caFile = path.join(dir, 'sandbox-ca.pem');
     writeFileSync(caFile, `${storageTls.cert.trim()}\n`);
@@ -215,14 +239,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         caFile,
         requests: server.requests,
         faults: server.faults,
+        identity: server.tokens,
       },
       storage: {
         azurite,
-        blobEndpoint: azurite.blobEndpoint,
+        faults: proxy?.faults ?? new Faults(),
+        proxy,
+        blobEndpoint,
         accountName: azurite.accountName,
         accountKey: azurite.accountKey,
         container,
-        containerUrl: (folder) => azurite.containerUrl(container, folder),
+        containerUrl: (folder) => azurite.containerUrl(container, folder, blobEndpoint),
         makeSas: (o = {}) => azurite.makeSas({ container, ...o }),
         createContainer: (name) => azurite.createContainer(name),
       },

@@ -37,7 +37,7 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
   if (!parseManagedInstanceId(o.managedInstanceId)) {
     throw new MigrationError('InvalidInput', `managedInstanceId is not an ARM id: ${o.managedInstanceId}`);
   }
-  const arm = new RawArm(o.armEndpoint, o.log);
+  const arm = new RawArm(o.armEndpoint, o.log, undefined, { deadlineInMs: o.operationDeadlineInMs });
   const dagPath = `${o.managedInstanceId}/distributedAvailabilityGroups/${encodeURIComponent(o.linkName)}`;
   const q = (v: string) => `?api-version=${v}`;
   const dagVersion = q(API_VERSIONS.distributedAvailabilityGroups);

@@ -1,13 +1,18 @@
 /**
- * ARM calls the SDK does not model (the 2025-01-01 link contract): requests through the SDK's own pipeline
- * (bearer token, retries of 429/5xx with Retry-After), and long-running operations polled here with a
- * deadline, following Azure-AsyncOperation or Location as the ARM LRO rules say.
+ * ARM calls the SDK does not model (the 2025-01-01 link contract): requests through a core-client pipeline
+ * (bearer token; retries, timeouts and the per-method retry rules of pipeline.ts), and long-running operations
+ * polled here with a deadline, following Azure-AsyncOperation or Location as the ARM LRO rules say. The answer that
+ * starts an operation is a 202 stub (`{operation, startTime}`, recordings lrs-continuous t2, link-errors 9): only
+ * its status and headers are read, never a resource in its body.
  */
 
 import type { TokenCredential } from '@azure/core-auth';
 import type { ServiceClient } from '@azure/core-client';
+import { formatDuration } from '../core/clock';
 import { MigrationError } from '../core/errors';
+import { withDeadline } from '../runtime/deadline';
 import { credential, fromAzureError, resolveArm } from './arm';
+import { armPipelineOptions, retryAfterMs } from './pipeline';
 
 export interface RawResponse {
   status: number;
@@ -23,6 +28,8 @@ export class RawArm {
     armEndpoint: string | null | undefined,
     log?: (line: string) => void,
     cred: TokenCredential = credential(),
+    /** Deadline of the operation this client serves (retry budget of its requests; see pipeline.ts). */
+    options: { deadlineInMs?: number } = {},
   ) {
     const target = resolveArm(armEndpoint, log);
     const { ServiceClient: Client } = require('@azure/core-client') as typeof import('@azure/core-client');
@@ -30,6 +37,7 @@ export class RawArm {
       endpoint: target.endpoint,
       credential: cred,
       credentialScopes: [target.scope],
+      ...armPipelineOptions({ deadlineInMs: options.deadlineInMs, log }),
     });
     this.endpoint = target.endpoint;
   }
@@ -69,8 +77,12 @@ export class RawArm {
   }
 
   /**
-   * Waits for a long-running operation started by `first`, with a deadline. Follows Azure-AsyncOperation
-   * (status Succeeded/Failed/Canceled) or Location (202 until done), honouring Retry-After.
+   * Waits for a long-running operation started by `first` (a 201/202 with Azure-AsyncOperation or Location), with
+   * a deadline. Follows Azure-AsyncOperation (status Succeeded/Failed/Canceled) or Location (202 until done).
+   * Each poll comes no sooner than `intervalMs` after the previous answer and no sooner than the Retry-After that
+   * answer carried (absent in the az CLI recordings, 15 on every poll, terminal ones included, in the PowerShell
+   * ones); a poll that could only come after the deadline is not waited for: the wait fails then, with the last
+   * status seen. The polls' requests run under the deadline (pipeline.ts: per-request timeouts, retries).
    */
   async waitLro(
     first: RawResponse,
@@ -80,20 +92,31 @@ export class RawArm {
     const asyncOp = first.headers['azure-asyncoperation'];
     const location = first.headers.location;
     if (!(first.status === 201 || first.status === 202) || (!asyncOp && !location)) return;
-    const deadline = o.now() + o.deadlineMs;
-    let retryAfter = first.headers['retry-after'];
+    const started = o.now();
+    const deadline = started + o.deadlineMs;
+    let last = `HTTP ${first.status} (accepted)`;
+    let retryAfter = retryAfterOf(first.headers);
     for (;;) {
-      const wait = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : o.intervalMs;
+      const wait = Math.max(o.intervalMs, retryAfter ?? 0, 1);
       if (o.now() + wait > deadline) {
-        throw new MigrationError('Timeout', `Timed out ${doing}: the Azure operation was still running.`, {
-          hint: 'it continues in Azure; run up again to resume (every step checks the real state first)',
-        });
+        throw new MigrationError(
+          'Timeout',
+          `Timed out after ${formatDuration(o.now() - started)} ${doing}: the Azure operation was still running.`,
+          {
+            lastState: `${last}${retryAfter !== undefined ? `; Azure asked to poll again in ${formatDuration(retryAfter)}` : ''}`,
+            hint: 'it continues in Azure; run up again to resume (every step checks the real state first)',
+          },
+        );
       }
-      await o.sleep(Math.min(wait, o.intervalMs * 4));
-      const r = await this.call('GET', asyncOp ?? location!, undefined, `${doing} (polling)`);
-      retryAfter = r.headers['retry-after'];
+      await o.sleep(wait);
+      const r = await withDeadline(Date.now() + (deadline - o.now()), () =>
+        this.call('GET', asyncOp ?? location!, undefined, `${doing} (polling)`),
+      );
+      if (r.status === 404) throw armError(r, `${doing} (the operation is not known to Azure)`);
+      retryAfter = retryAfterOf(r.headers);
       if (asyncOp) {
         const b = (r.body ?? {}) as { status?: string; error?: { code?: string; message?: string } };
+        last = `operation ${b.status ?? `answer HTTP ${r.status}`}`;
         if (/^succeeded$/i.test(b.status ?? '')) return;
         if (/^(failed|canceled|cancelled)$/i.test(b.status ?? '')) {
           throw armError(
@@ -105,11 +128,17 @@ export class RawArm {
             doing,
           );
         }
-      } else if (r.status !== 202) {
-        return;
+      } else {
+        last = `operation result HTTP ${r.status}`;
+        if (r.status !== 202) return;
       }
     }
   }
+}
+
+/** Retry-After (or retry-after-ms) of an answer, in ms. */
+function retryAfterOf(headers: Record<string, string | undefined>): number | undefined {
+  return retryAfterMs({ get: (name) => headers[name] });
 }
 
 function armError(r: RawResponse, doing: string): MigrationError {

@@ -1,5 +1,6 @@
 import { type Clock, formatDuration, iso } from '../core/clock';
 import { MigrationError, TimeoutError } from '../core/errors';
+import { DeadlineExceeded, withDeadline } from './deadline';
 
 /**
  * A judge's verdict on one state. While waiting, `dueAt` (ms on the wait's clock) says when the next poll is
@@ -58,8 +59,15 @@ export async function waitFor<T>(options: WaitOptions<T>): Promise<T> {
     const pollStarted = clock.now();
     let state: T;
     try {
-      state = await options.poll({ deadline });
+      // The transport under the poll derives its per-request timeouts and retry budget from this deadline: ARM
+      // through the ambient deadline (wall-clock time: the clock may be a fake one), SQL through the argument.
+      state = await withDeadline(Date.now() + (deadline - clock.now()), () => options.poll({ deadline }));
     } catch (e) {
+      // A request that could not finish before the deadline: the timeout of this wait, with the last state seen.
+      if (e instanceof DeadlineExceeded) {
+        const seen = lastText ?? `no state read yet (${e.lastAnswer})`;
+        throw new TimeoutError(options.what, formatDuration(clock.now() - started), seen, options.hint);
+      }
       if (e instanceof MigrationError && e.code === 'Timeout' && clock.now() >= deadline) {
         const seen = lastText ?? `nothing read yet (${e.message})`;
         throw new TimeoutError(options.what, formatDuration(clock.now() - started), seen, options.hint);

@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ServiceError } from '../world/errors';
+import { Faults } from './faults';
 
 /**
  * Bearer tokens for the ARM stand-in, issued through the Azure App Service managed identity contract
@@ -121,10 +123,42 @@ export class TokenAuthority {
     return token;
   }
 
+  /**
+   * Faults of the identity endpoint (kinds 429, 500, 503, slow, drop, stall; matched on method and path): token
+   * requests that fail, answer late or never. No source describes the endpoint's own failures: the error bodies
+   * take the shape of its other errors (`{statusCode, message}`).
+   */
+  readonly faults = new Faults();
+  /** Token requests that received a token. */
+  issuedCount = 0;
+
   /** HTTP handler of the identity endpoint (App Service managed identity contract, api-version 2019-08-01). */
-  handleIdentityRequest(req: IncomingMessage, res: ServerResponse): void {
+  async handleIdentityRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requestCount += 1;
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const fault = this.faults.take(req.method ?? 'GET', path);
+    if (fault?.kind === 'drop') return void req.socket.destroy();
+    if (fault?.kind === 'stall') return; // never answered; the client's timeout ends it
+    if (fault?.kind === 'slow') await delay(fault.delayMs ?? 2_000);
+    if (fault && fault.kind !== 'slow' && fault.kind !== 'lost') {
+      const status =
+        fault.kind === '429' || fault.kind === '503' || fault.kind === '403' ? Number(fault.kind) : 500;
+      const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+      if (fault.kind === '429' || fault.retryAfterSeconds !== undefined) {
+        headers['retry-after'] = String(fault.retryAfterSeconds ?? 1);
+      }
+      res.writeHead(status, headers);
+      res.end(
+        JSON.stringify({
+          statusCode: status,
+          message: `The identity endpoint failed (sandbox fault ${fault.kind}).`,
+        }),
+      );
+      return;
+    }
     const { status, body } = this.answerIdentityRequest(req);
+    if (status === 200) this.issuedCount += 1;
+    if (fault?.kind === 'lost') return void req.socket.destroy(); // issued, but the answer never arrives
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));
   }
@@ -177,7 +211,7 @@ let shared: { authority: TokenAuthority; endpoint: Promise<string> } | undefined
 export function sharedIdentity(): { authority: TokenAuthority; endpoint: Promise<string> } {
   if (!shared) {
     const authority = new TokenAuthority();
-    const server = http.createServer((req, res) => authority.handleIdentityRequest(req, res));
+    const server = http.createServer((req, res) => void authority.handleIdentityRequest(req, res));
     const endpoint = new Promise<string>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => {

@@ -1,14 +1,53 @@
 /**
- * Switchable faults for the ARM stand-in: throttling (429 + Retry-After), server errors (500/503), slow
- * answers and dropped connections, each for a number of matching requests.
+ * Switchable faults, each for a number of matching requests. The same list type serves the ARM stand-in, the
+ * identity endpoint (auth.ts) and the storage proxy in front of Azurite (azurite.ts); each honours the kinds that
+ * make sense for it:
+ *
+ * - `429`, `500`, `503` (and `403` for storage): an error answer without acting (429 with Retry-After);
+ * - `slow`: waits `delayMs` of real time, then serves the request normally (acts late);
+ * - `drop`: the connection is destroyed before the request is acted on (no answer);
+ * - `lost`: the request is acted on, then the connection is destroyed instead of answering (a lost answer);
+ * - `stall`: the request is neither acted on nor answered; the connection stays open until the client gives up;
+ * - `lroFailed`, `lroCanceled` (ARM only): the write is accepted (202) as usual, but the operation it starts ends
+ *   Failed / Canceled with `errorCode` once `afterMs` of simulated time have passed, whatever the world did.
  */
 
-export type FaultKind = '429' | '500' | '503' | 'slow' | 'drop';
+export type FaultKind =
+  '429' | '403' | '500' | '503' | 'slow' | 'drop' | 'lost' | 'stall' | 'lroFailed' | 'lroCanceled';
+
+export const FAULT_KINDS: readonly FaultKind[] = [
+  '429',
+  '403',
+  '500',
+  '503',
+  'slow',
+  'drop',
+  'lost',
+  'stall',
+  'lroFailed',
+  'lroCanceled',
+];
+
+/** Faults that hit the request itself (the others hit the operation a write starts). */
+export const REQUEST_FAULT_KINDS: readonly FaultKind[] = [
+  '429',
+  '403',
+  '500',
+  '503',
+  'slow',
+  'drop',
+  'lost',
+  'stall',
+];
+export const OPERATION_FAULT_KINDS: readonly FaultKind[] = ['lroFailed', 'lroCanceled'];
 
 export interface FaultSpec {
   /** HTTP method to match (any when omitted). */
   method?: string;
-  /** Path to match: a RegExp, or a case-insensitive substring of the path (any when omitted). */
+  /**
+   * Path to match: a RegExp, or a case-insensitive substring (any when omitted). ARM and the identity endpoint
+   * match the path without its query; the storage proxy matches path and query (`comp=list` …).
+   */
   pathPattern?: string | RegExp;
   /** How many matching requests the fault hits (default 1; Infinity until cleared). */
   times?: number;
@@ -17,6 +56,12 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   /** Real delay (ms) of a 'slow' answer, before the request is served normally (default 2000). */
   delayMs?: number;
+  /** lroFailed / lroCanceled: the error code (default InternalServerError / OperationCanceled). */
+  errorCode?: string;
+  /** lroFailed / lroCanceled: the error message. */
+  message?: string;
+  /** lroFailed / lroCanceled: simulated ms after the operation's start when it ends so (default 0). */
+  afterMs?: number;
 }
 
 export interface InjectedFault extends Readonly<FaultSpec> {
@@ -33,6 +78,7 @@ export class Faults {
 
   /** Adds a fault; the first matching fault (in order of injection) hits a request. */
   inject(spec: FaultSpec): InjectedFault {
+    if (!FAULT_KINDS.includes(spec.kind)) throw new RangeError(`unknown fault kind '${String(spec.kind)}'`);
     const times = spec.times ?? 1;
     if (!(times > 0)) throw new RangeError('times must be > 0');
     const fault: InjectedFault = { ...spec, id: this.nextId++, remaining: times, hits: 0 };
@@ -53,9 +99,15 @@ export class Faults {
     return this.faults.filter((f) => f.remaining > 0);
   }
 
-  /** The fault that hits this request, if any (and counts the hit). */
-  take(method: string, path: string): InjectedFault | undefined {
-    const fault = this.faults.find((f) => f.remaining > 0 && matches(f, method, path));
+  /** The fault of one of `kinds` (default: request faults) that hits this request, if any (and counts the hit). */
+  take(
+    method: string,
+    path: string,
+    kinds: readonly FaultKind[] = REQUEST_FAULT_KINDS,
+  ): InjectedFault | undefined {
+    const fault = this.faults.find(
+      (f) => f.remaining > 0 && kinds.includes(f.kind) && matches(f, method, path),
+    );
     if (!fault) return undefined;
     fault.remaining -= 1;
     fault.hits += 1;

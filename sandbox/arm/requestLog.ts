@@ -11,11 +11,13 @@ export interface RequestRecord {
   /** Path without the query string. */
   path: string;
   apiVersion?: string;
-  /** HTTP status answered; 0 when the connection was dropped. */
+  /** HTTP status answered; 0 when no answer was sent (dropped, stalled or lost). */
   status: number;
   /** ARM error code of an error answer. */
   errorCode?: string;
   fault?: FaultKind;
+  /** A lost answer (fault `lost`): the status the stand-in acted with and did not send. */
+  unsentStatus?: number;
   durationMs: number;
 }
 

@@ -24,7 +24,9 @@ import { ROUTE_FAMILIES } from './routes';
 
 export interface ArmServerOptions {
   world: World;
-  /** Retry-After (s) of running operations; 0 lets clients use their own poll interval. Default 1. */
+  /** Retry-After of operation answers (see SandboxOptions.retryAfter). */
+  retryAfter?: 'absent' | number;
+  /** @deprecated use `retryAfter`; 0 means 'absent'. */
   retryAfterSeconds?: number;
   /** TLS key and certificate; default a fresh self-signed one for 127.0.0.1 and localhost. */
   tls?: { key: string; cert: string };
@@ -53,7 +55,10 @@ export class ArmServer implements ArmContext {
     this.world = options.world;
     this.tokens = tokens;
     this.ca = tls.cert;
-    this.lro = new LroManager(options.world.clock, { retryAfterSeconds: options.retryAfterSeconds ?? 1 });
+    this.lro = new LroManager(options.world.clock, {
+      retryAfter: options.retryAfter ?? (options.retryAfterSeconds ? options.retryAfterSeconds : 'absent'),
+    });
+    options.world.onTick(() => this.lro.settle());
     for (const register of [...ROUTE_FAMILIES, ...(options.routes ?? [])]) register(this.router, this);
     this.server = https.createServer(
       { key: tls.key, cert: tls.cert },
@@ -98,7 +103,10 @@ export class ArmServer implements ArmContext {
     const apiVersion = url.searchParams.get('api-version') ?? undefined;
     const match = this.router.match(method, url.pathname);
     const control = match.kind === 'route' && match.route.options.control === true;
-    const log = (status: number, extra: { errorCode?: string; fault?: InjectedFault }) => {
+    const log = (
+      status: number,
+      extra: { errorCode?: string; fault?: InjectedFault; unsentStatus?: number },
+    ) => {
       if (control) return;
       this.requests.add({
         at: new Date(started).toISOString(),
@@ -109,6 +117,7 @@ export class ArmServer implements ArmContext {
         status,
         errorCode: extra.errorCode,
         fault: extra.fault?.kind,
+        unsentStatus: extra.unsentStatus,
         durationMs: Date.now() - started,
       });
     };
@@ -119,19 +128,32 @@ export class ArmServer implements ArmContext {
       log(0, { fault });
       return;
     }
+    if (fault?.kind === 'stall') {
+      // Neither acted on nor answered: the client's own timeout (or the server's stop) ends the connection.
+      log(0, { fault });
+      return;
+    }
     if (fault?.kind === 'slow') await delay(fault.delayMs ?? 2_000);
 
     let response: ArmResponse;
     try {
       const rawBody = await readBody(req);
-      response =
-        fault && fault.kind !== 'slow'
-          ? faultResponse(fault)
-          : await this.dispatch(method, url, apiVersion, match, rawBody, req.headers);
+      if (fault && fault.kind !== 'slow' && fault.kind !== 'lost') response = faultResponse(fault);
+      else {
+        // Operations finish on simulated time, whether anyone polls them or not.
+        if (!control) this.lro.settle();
+        response = await this.dispatch(method, url, apiVersion, match, rawBody, req.headers);
+      }
     } catch (err) {
       response = errorResponse(err);
     }
     const errorCode = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
+    if (fault?.kind === 'lost') {
+      // Acted on, then the connection dropped before the answer: the client cannot know what happened.
+      req.socket.destroy();
+      log(0, { errorCode, fault, unsentStatus: response.status });
+      return;
+    }
     write(res, response, req.headers);
     log(response.status, { errorCode, fault });
   }
@@ -155,6 +177,21 @@ export class ArmServer implements ArmContext {
       }
     }
     if (match.kind === 'none') {
+      // The gateway resolves the managed instance of a path first: a path no route serves under an instance that
+      // does not exist answers 404 ResourceNotFound naming it (link-errors seq 3, where the instance name was
+      // missing and ARM took 'distributedAvailabilityGroups' for it).
+      const parent =
+        /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Sql\/managedInstances\/([^/]+)/i.exec(
+          url.pathname,
+        );
+      if (parent && !this.world.instance(parent[1], parent[2], decodeURIComponent(parent[3]))) {
+        throw new ServiceError(
+          'ResourceNotFound',
+          `The Resource 'Microsoft.Sql/managedInstances/${decodeURIComponent(parent[3])}' under resource group ` +
+            `'${decodeURIComponent(parent[2])}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+          404,
+        );
+      }
       const sql = /\/providers\/microsoft\.sql\//i.test(url.pathname);
       throw new ServiceError(
         sql ? 'InvalidResourceType' : 'NotFound',
@@ -206,6 +243,15 @@ function faultResponse(fault: InjectedFault): ArmResponse {
         body: new ServiceError(
           'SubscriptionRequestsThrottled',
           `Number of requests for the subscription exceeded the limit. Please try again after '${retryAfter['Retry-After']}' seconds.`,
+        ).toBody(),
+      };
+    case '403':
+      return {
+        status: 403,
+        body: new ServiceError(
+          'AuthorizationFailed',
+          'The client does not have authorization to perform this action.',
+          403,
         ).toBody(),
       };
     case '503':

@@ -87,6 +87,7 @@ export class World implements LrsHost {
   /** How the managed instances reach the storage account with their managed identity. */
   storage?: StorageAccess;
   private readonly timers: Timer[] = [];
+  private readonly tickListeners: Array<() => void> = [];
   private timerSeq = 0;
 
   constructor(options: WorldOptions = {}) {
@@ -179,6 +180,12 @@ export class World implements LrsHost {
     this.runDue();
     await this.lrs.tick();
     this.runDue();
+    for (const listener of this.tickListeners) listener();
+  }
+
+  /** Runs `listener` at the end of every tick (the ARM stand-in settles its operations there). */
+  onTick(listener: () => void): void {
+    this.tickListeners.push(listener);
   }
 
   /** A JSON view of the world (for tests, logs and GET /_sandbox/world). */

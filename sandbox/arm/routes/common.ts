@@ -1,6 +1,7 @@
 import { ServiceError } from '../../world/errors';
 import type { ManagedDatabase, ManagedInstance } from '../../world/instances';
 import type { ArmContext } from '../context';
+import { OPERATION_FAULT_KINDS } from '../faults';
 import type { Operation } from '../lro';
 import type { ArmRequest, ArmResponse } from '../router';
 
@@ -10,10 +11,11 @@ export const MANAGED_INSTANCE = `${RESOURCE_GROUP}/providers/Microsoft.Sql/manag
 export const MANAGED_DATABASE = `${MANAGED_INSTANCE}/databases/{databaseName}`;
 
 /**
- * The managed instance of the request path, or the ARM 404 a missing one gets: ResourceGroupNotFound,
- * then ResourceNotFound for the instance itself or ParentResourceNotFound for a nested resource.
+ * The managed instance of the request path, or the ARM 404 a missing one gets: ResourceGroupNotFound, else
+ * ResourceNotFound naming the instance, also for requests on resources nested under it (the gateway's answer to a
+ * POST …/managedInstances/invalidmi/distributedAvailabilityGroups/Link4/failover: link-errors seq 5).
  */
-export function findInstance(ctx: ArmContext, req: ArmRequest, nested: boolean): ManagedInstance {
+export function findInstance(ctx: ArmContext, req: ArmRequest, _nested: boolean): ManagedInstance {
   const { subscriptionId, resourceGroupName, managedInstanceName } = req.params;
   const mi = ctx.world.instance(subscriptionId, resourceGroupName, managedInstanceName);
   if (mi) return mi;
@@ -21,13 +23,6 @@ export function findInstance(ctx: ArmContext, req: ArmRequest, nested: boolean):
     throw new ServiceError(
       'ResourceGroupNotFound',
       `Resource group '${resourceGroupName}' could not be found.`,
-      404,
-    );
-  }
-  if (nested) {
-    throw new ServiceError(
-      'ParentResourceNotFound',
-      `Can not perform requested operation on nested resource. Parent resource '${managedInstanceName}' not found.`,
       404,
     );
   }
@@ -97,26 +92,52 @@ export function invalidContent(detail: string): ServiceError {
   );
 }
 
-/** The 201/200/202 answer that starts an operation, with its polling headers. */
+/**
+ * The answer to every write (PUT, PATCH, DELETE, POST) that starts an operation: 202, a stub body
+ * `{operation, startTime}` (`operation` = the service's name of it, e.g. CreateExternalManagedBackupRestoreV2Request)
+ * and both Azure-AsyncOperation and Location, plus Retry-After when the sandbox sends it. Sources: lrs-continuous t2
+ * (PUT) and t3 (POST completeRestore), lrs-cancel u6 and lrs-ps-stop x8 (DELETE), lrs-ps-stop-foreign-database w3
+ * (PUT createMode Default), link-errors 9 and 16 (PUT, also a repeated one), link-errors 6 (DELETE),
+ * link-multi-database-update 12 (PATCH); Retry-After 15 on every PowerShell one (lrs-ps-autocomplete 31).
+ */
 export function acceptedOperation(
   ctx: ArmContext,
   req: ArmRequest,
   op: Operation,
-  answer: { status: number; body?: unknown; via: 'Azure-AsyncOperation' | 'Location' },
+  answer: { operation: string },
 ): ArmResponse {
-  const headers: Record<string, string> = { ...ctx.lro.retryAfter() };
-  if (answer.via === 'Azure-AsyncOperation') {
-    headers['Azure-AsyncOperation'] = ctx.lro.asyncOperationUrl(op, req.baseUrl, req.apiVersion);
-  } else {
-    headers.Location = ctx.lro.locationUrl(op, req.baseUrl, req.apiVersion);
+  op.resourceGroup ??= req.params.resourceGroupName;
+  const fault = ctx.faults.take(req.method, req.path, OPERATION_FAULT_KINDS);
+  if (fault) {
+    // Fault lroFailed / lroCanceled: the operation ends so after fault.afterMs, whatever the world does. The error
+    // has the shape of a failed poll (lrs-ps-failed-start v3); no source for a Canceled one.
+    const failed = fault.kind === 'lroFailed';
+    ctx.lro.force(op, {
+      status: failed ? 'Failed' : 'Canceled',
+      afterMs: fault.afterMs,
+      error: new ServiceError(
+        fault.errorCode ?? (failed ? 'InternalServerError' : 'OperationCanceled'),
+        fault.message ??
+          (failed
+            ? 'An unexpected error occured while processing the request.'
+            : 'The operation was canceled.'),
+      ),
+    });
   }
-  return { status: answer.status, headers, body: answer.body };
+  return {
+    status: 202,
+    headers: {
+      'Azure-AsyncOperation': ctx.lro.asyncOperationUrl(op, req.baseUrl, req.apiVersion),
+      Location: ctx.lro.locationUrl(op, req.baseUrl, req.apiVersion),
+      ...ctx.lro.retryAfter(),
+    },
+    body: ctx.lro.stubBody(op, answer.operation),
+  };
 }
 
 /**
- * The 202 answer of a Microsoft.Sql write as recorded (../shared/recordings/README.md; lrs-continuous t2,
- * lrs-cancel u6): a stub body `{operation, startTime}` naming the service's operation, and both an
- * Azure-AsyncOperation and a Location header.
+ * The 202 answer of a Microsoft.Sql write as recorded: see acceptedOperation (the managed-database routes name
+ * their operation here).
  */
 export function acceptedStub(
   ctx: ArmContext,
@@ -124,25 +145,58 @@ export function acceptedStub(
   op: Operation,
   operation: string,
 ): ArmResponse {
-  return {
-    status: 202,
-    headers: {
-      ...ctx.lro.retryAfter(),
-      'Azure-AsyncOperation': ctx.lro.asyncOperationUrl(op, req.baseUrl, req.apiVersion),
-      Location: ctx.lro.locationUrl(op, req.baseUrl, req.apiVersion),
-    },
-    body: { operation, startTime: op.startTime.toISOString() },
-  };
+  return acceptedOperation(ctx, req, op, { operation });
 }
 
-/** Nearest paired region, reported as `defaultSecondaryLocation` (a few common ones). */
+/**
+ * The service's names of the link operations (the `operation` of the 202 stub), which changed with the api-version:
+ * DistributedAvailabilityGroupsLinkCreate / …LinkCreateFromMI (instance primary) / …DropLink up to 2023-08-01-preview
+ * (link-errors 9, 6; link-mgmt 1, 8), CreateManagedFailoverGroup / UpdateManagedFailoverGroup /
+ * DropManagedFailoverGroup with 2025-08-01-preview (link-multi-database-update 1, 12, 27). Failover, setRole and a
+ * PATCH before 2025-08 are not recorded: no source, the names follow the same pattern.
+ */
+export function linkOperationName(
+  action: 'create' | 'createFromInstance' | 'update' | 'drop' | 'failover' | 'setRole',
+  apiVersion: string | undefined,
+): string {
+  const newer = (apiVersion ?? '').slice(0, 10) >= '2025-08-01';
+  const names = newer
+    ? {
+        create: 'CreateManagedFailoverGroup',
+        createFromInstance: 'CreateManagedFailoverGroup',
+        update: 'UpdateManagedFailoverGroup',
+        drop: 'DropManagedFailoverGroup',
+        failover: 'FailoverManagedFailoverGroup',
+        setRole: 'SetRoleManagedFailoverGroup',
+      }
+    : {
+        create: 'DistributedAvailabilityGroupsLinkCreate',
+        createFromInstance: 'DistributedAvailabilityGroupsLinkCreateFromMI',
+        update: 'DistributedAvailabilityGroupsUpdate',
+        drop: 'DistributedAvailabilityGroupsDropLink',
+        failover: 'DistributedAvailabilityGroupsFailover',
+        setRole: 'DistributedAvailabilityGroupsSetRole',
+      };
+  return names[action];
+}
+
+/**
+ * Paired region, reported as `defaultSecondaryLocation` in the service's short form ("westus2" for westcentralus:
+ * lrs-ps-autocomplete 30, lrs-ps-complete 8, lrs-ps-stop-foreign-database w1); the others are Azure's documented
+ * region pairs.
+ */
 const PAIRED_REGIONS: Record<string, string> = {
-  westeurope: 'North Europe',
-  northeurope: 'West Europe',
-  eastus: 'West US',
-  westus: 'East US',
-  southeastasia: 'East Asia',
-  eastasia: 'Southeast Asia',
+  westcentralus: 'westus2',
+  westus2: 'westcentralus',
+  westeurope: 'northeurope',
+  northeurope: 'westeurope',
+  eastus: 'westus',
+  westus: 'eastus',
+  eastus2: 'centralus',
+  centralus: 'eastus2',
+  eastus2euap: 'centraluseuap',
+  southeastasia: 'eastasia',
+  eastasia: 'southeastasia',
 };
 
 export function pairedRegion(location: string): string | undefined {

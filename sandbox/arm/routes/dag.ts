@@ -5,7 +5,7 @@ import { actionField, parseDagPatch, parseDagPut, putMatches, renderDag } from '
 import type { ArmContext, RouteFamily } from '../context';
 import type { Operation, OperationOutcome } from '../lro';
 import type { ArmRequest, ArmResponse } from '../router';
-import { acceptedOperation, findInstance, MANAGED_INSTANCE } from './common';
+import { acceptedOperation, findInstance, linkOperationName, MANAGED_INSTANCE } from './common';
 
 /**
  * The Managed Instance link contract: …/managedInstances/{mi}/distributedAvailabilityGroups[/{dag}], as the
@@ -43,29 +43,14 @@ const IN_PROGRESS: OperationOutcome = { status: 'InProgress' };
 const SUCCEEDED: OperationOutcome = { status: 'Succeeded' };
 
 type Write = 'create' | 'createFromMi' | 'update' | 'drop' | 'failover' | 'setRole';
-
-/**
- * The `operation` of the 202 stub. Recorded: DistributedAvailabilityGroupsLinkCreate, …LinkCreateFromMI,
- * …DropLink (2023-08-01-preview, link-errors/link-mgmt); CreateManagedFailoverGroup, UpdateManagedFailoverGroup,
- * DropManagedFailoverGroup (2025-08-01-preview, link-multi-database-update). Failover and setRole: no source.
- */
-function operationName(write: Write, apiVersion: string): string {
-  const newer = apiVersion.slice(0, 10) >= '2025-08-01';
-  switch (write) {
-    case 'create':
-      return newer ? 'CreateManagedFailoverGroup' : 'DistributedAvailabilityGroupsLinkCreate';
-    case 'createFromMi':
-      return newer ? 'CreateManagedFailoverGroup' : 'DistributedAvailabilityGroupsLinkCreateFromMI';
-    case 'update':
-      return newer ? 'UpdateManagedFailoverGroup' : 'DistributedAvailabilityGroupsUpdate';
-    case 'drop':
-      return newer ? 'DropManagedFailoverGroup' : 'DistributedAvailabilityGroupsDropLink';
-    case 'failover':
-      return 'DistributedAvailabilityGroupsFailover';
-    case 'setRole':
-      return 'DistributedAvailabilityGroupsSetRole';
-  }
-}
+const ACTION = {
+  create: 'create',
+  createFromMi: 'createFromInstance',
+  update: 'update',
+  drop: 'drop',
+  failover: 'failover',
+  setRole: 'setRole',
+} as const;
 
 export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): RouteFamily {
   const operationMs = options.operationMs ?? 15_000;
@@ -101,12 +86,9 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
       return link.linkView(dagName(req));
     };
 
-    /** The 202 of every write: the stub body and both LRO headers. */
-    const accepted = (req: ArmRequest, op: Operation, write: Write): ArmResponse => {
-      const stub = {
-        operation: operationName(write, req.apiVersion ?? ''),
-        startTime: op.startTime.toISOString(),
-      };
+    /** The 202 of every write: the stub body and both LRO headers (routes/common.ts acceptedOperation). */
+    const accepted = (req: ArmRequest, op: Operation, write: Write): ArmResponse =>
+      acceptedOperation(ctx, req, op, { operation: linkOperationName(ACTION[write], req.apiVersion) });
       const answer = acceptedOperation(ctx, req, op, {
         status: 202,
         body: stub,

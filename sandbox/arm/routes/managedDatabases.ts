@@ -106,8 +106,9 @@ export const managedDatabaseRoutes: RouteFamily = (router, ctx) => {
           ? SUCCEEDED
           : IN_PROGRESS;
       },
-      // lrs-ps-complete 36: the Location URL answers with the database body once done.
+      // lrs-ps-complete 36: the Location URL answers 201 with the database body once done.
       result: () => managedDatabaseBody(mi, db),
+      resultStatus: 201,
     });
     return acceptedStub(ctx, req, op, 'ManagedDatabaseCompleteExternalRestore');
   });

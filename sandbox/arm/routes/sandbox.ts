@@ -3,7 +3,7 @@ import type { BackupOptions, SimSqlServer } from '../../world/backups';
 import { ServiceError } from '../../world/errors';
 import { formatLsn } from '../../world/lsn';
 import type { RouteFamily } from '../context';
-import type { FaultKind } from '../faults';
+import { FAULT_KINDS, type FaultKind, type Faults } from '../faults';
 import type { ArmRequest, ArmResponse, RouteOptions, Router } from '../router';
 import { prop } from './common';
 
@@ -61,34 +61,84 @@ export const worldControlRoutes: RouteFamily = (router, ctx) => {
     },
     CONTROL,
   );
-  router.get('/_sandbox/faults', () => ok(ctx.faults.active), CONTROL);
+  registerFaultRoutes(router, '/_sandbox/faults', ctx.faults, FAULT_KINDS);
+  router.get('/_sandbox/lro', () => ok({ retryAfter: ctx.lro.options.retryAfter }), CONTROL);
+  router.put(
+    '/_sandbox/lro',
+    (req) => {
+      // Retry-After of operation answers: 'absent' (az CLI recordings) or seconds on every poll (PowerShell: 15).
+      const value = prop(req.body, 'retryAfter');
+      if (value !== 'absent' && !(typeof value === 'number' && value >= 0)) {
+        throw badRequest("'retryAfter' must be 'absent' or a number of seconds");
+      }
+      ctx.lro.options.retryAfter = value;
+      return ok({ retryAfter: value });
+    },
+    CONTROL,
+  );
+  const identity = ctx.tokens;
+  const identityView = () => ({
+    requestCount: identity.requestCount,
+    issuedCount: identity.issuedCount,
+    tokenLifetimeMs: identity.tokenLifetimeMs,
+  });
+  router.get('/_sandbox/identity', () => ok(identityView()), CONTROL);
+  router.put(
+    '/_sandbox/identity',
+    (req) => {
+      identity.tokenLifetimeMs = numberField(req, 'tokenLifetimeMs');
+      return ok(identityView());
+    },
+    CONTROL,
+  );
+  registerFaultRoutes(router, '/_sandbox/identity/faults', identity.faults, [
+    '429',
+    '500',
+    '503',
+    'slow',
+    'drop',
+    'lost',
+    'stall',
+  ]);
+};
+
+/** GET (armed faults), POST (inject one: the FaultSpec fields) and DELETE (clear all) of one fault list. */
+function registerFaultRoutes(
+  router: Router,
+  base: string,
+  faults: Faults,
+  kinds: readonly FaultKind[],
+): void {
+  router.get(base, () => ok(faults.active), CONTROL);
   router.post(
-    '/_sandbox/faults',
+    base,
     (req) => {
       const kind = stringField(req, 'kind') as FaultKind;
-      if (!['429', '500', '503', 'slow', 'drop'].includes(kind))
-        throw badRequest(`unknown fault kind '${kind}'`);
-      const fault = ctx.faults.inject({
+      if (!kinds.includes(kind)) throw badRequest(`unknown fault kind '${kind}' (${kinds.join(', ')})`);
+      const fault = faults.inject({
         kind,
         method: optionalString(req, 'method'),
         pathPattern: optionalString(req, 'pathPattern'),
         times: optionalNumber(req, 'times'),
         retryAfterSeconds: optionalNumber(req, 'retryAfterSeconds'),
         delayMs: optionalNumber(req, 'delayMs'),
+        errorCode: optionalString(req, 'errorCode'),
+        message: optionalString(req, 'message'),
+        afterMs: optionalNumber(req, 'afterMs'),
       });
       return { status: 201, body: fault };
     },
     CONTROL,
   );
   router.delete(
-    '/_sandbox/faults',
+    base,
     () => {
-      ctx.faults.clear();
+      faults.clear();
       return NO_CONTENT;
     },
     CONTROL,
   );
-};
+}
 
 /** /_sandbox/sqlserver/…: databases, workload and backups of the simulated SQL Server. */
 export function registerSqlServerControlRoutes(router: Router, sqlServer: SimSqlServer): void {
@@ -153,8 +203,27 @@ export function registerSqlServerControlRoutes(router: Router, sqlServer: SimSql
   );
 }
 
-/** POST /_sandbox/storage/sas: a container SAS from the storage stand-in. */
-export function registerStorageControlRoutes(router: Router, makeSas: (options: SasOptions) => string): void {
+/**
+ * POST /_sandbox/storage/sas: a container SAS from the storage stand-in; /_sandbox/storage/faults: faults of the
+ * proxy in front of Azurite (when it runs).
+ */
+export function registerStorageControlRoutes(
+  router: Router,
+  makeSas: (options: SasOptions) => string,
+  faults?: Faults,
+): void {
+  if (faults) {
+    registerFaultRoutes(router, '/_sandbox/storage/faults', faults, [
+      '403',
+      '429',
+      '500',
+      '503',
+      'slow',
+      'drop',
+      'lost',
+      'stall',
+    ]);
+  }
   router.post(
     '/_sandbox/storage/sas',
     (req) => {
