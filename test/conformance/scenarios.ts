@@ -58,7 +58,7 @@ export const SCENARIOS: Scenario[] = [
       name: 'clitestmi000001',
       location: 'westcentralus',
     },
-    options: { lrs: { ...LRS_RESTORE, completionMs: 135_000 } },
+    options: { lrs: { ...LRS_RESTORE, completionMs: 120_000 } },
     setup: (sb) => fullAndLog(sb, { fullMB: 100, logMB: 50 }),
   },
   {
@@ -72,7 +72,7 @@ export const SCENARIOS: Scenario[] = [
       name: 'clitestmi000001',
       location: 'westeurope',
     },
-    options: { lrs: LRS_RESTORE, timings: { dropDatabaseMs: (24 * 60 + 50) * 1_000 } },
+    options: { lrs: LRS_RESTORE, timings: { dropOperationMs: (24 * 60 + 50) * 1_000 } },
     setup: (sb) => fullAndLog(sb, { fullMB: 50_000, logMB: 50 }),
   },
   {
@@ -86,8 +86,8 @@ export const SCENARIOS: Scenario[] = [
       name: 'ps3953',
       location: 'westcentralus',
     },
-    options: { lrs: { ...LRS_RESTORE, completionMs: 8_000 } },
-    setup: (sb) => fullAndLog(sb, { fullMB: 6_500, logMB: 50 }),
+    options: { lrs: { ...LRS_RESTORE, completionMs: 5_000 } },
+    setup: (sb) => fullAndLog(sb, { fullMB: 5_500, logMB: 50 }),
   },
   {
     // PUT 9 13:37:54; restoreDetails Initializing (+6 s, +21 s), Restoring full.bak (+37 s); completeRestore
@@ -102,9 +102,9 @@ export const SCENARIOS: Scenario[] = [
       name: 'ps4005',
       location: 'westcentralus',
     },
-    options: { lrs: { ...LRS_RESTORE, completionMs: 120_000 } },
+    options: { lrs: { ...LRS_RESTORE, completionMs: 105_000 } },
     tieOrder: ['35', '36', '13'],
-    setup: (sb) => fullAndLog(sb, { fullMB: 1_400, logMB: 5_000 }),
+    setup: (sb) => fullAndLog(sb, { fullMB: 1_400, logMB: 50 }),
   },
   {
     // PUT x3 14:13:28; restoreDetails Initializing (+6 s, 2 files), Restoring (+22 s); DELETE x8 the same
@@ -118,7 +118,7 @@ export const SCENARIOS: Scenario[] = [
       name: 'ps6235',
       location: 'westcentralus',
     },
-    options: { lrs: LRS_RESTORE, timings: { dropDatabaseMs: (25 * 60 + 15) * 1_000 } },
+    options: { lrs: LRS_RESTORE, timings: { dropOperationMs: (25 * 60 + 15) * 1_000 } },
     tieOrder: ['x7', 'x1', 'y1', 'y2', 'x2'],
     setup: (sb) => fullAndLog(sb, { fullMB: 50_000, logMB: 50 }),
   },

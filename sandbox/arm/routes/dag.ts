@@ -89,18 +89,6 @@ export function dagRoutes(link: LinkWorld, options: DagRouteOptions = {}): Route
     /** The 202 of every write: the stub body and both LRO headers (routes/common.ts acceptedOperation). */
     const accepted = (req: ArmRequest, op: Operation, write: Write): ArmResponse =>
       acceptedOperation(ctx, req, op, { operation: linkOperationName(ACTION[write], req.apiVersion) });
-      const answer = acceptedOperation(ctx, req, op, {
-        status: 202,
-        body: stub,
-        via: 'Azure-AsyncOperation',
-      });
-      const headers = { ...(answer.headers ?? {}) };
-      const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name.toLowerCase());
-      if (!has('Azure-AsyncOperation'))
-        headers['Azure-AsyncOperation'] = ctx.lro.asyncOperationUrl(op, req.baseUrl, req.apiVersion);
-      if (!has('Location')) headers.Location = ctx.lro.locationUrl(op, req.baseUrl, req.apiVersion);
-      return { ...answer, status: 202, headers, body: stub };
-    };
 
     const start = (mi: ManagedInstance, evaluate: () => OperationOutcome, result?: () => unknown) =>
       ctx.lro.start({
