@@ -20,7 +20,7 @@ import {
   planUpdate,
   stop,
 } from '../core/lrs/workflow';
-import { RestoreSlots } from '../core/lrs/slots';
+import { MAX_RESTORES_PER_INSTANCE, RestoreSlots } from '../core/lrs/slots';
 import { conditional, formatPlan } from '../core/plan';
 import { checkContainerUri } from '../core/storageUri';
 import { isUnknown } from '../core/unknown';
@@ -117,6 +117,23 @@ async function partial(i: Ready, lrs: LrsContext, record: LrsRecord, olds: Props
 export const logReplayMigration = {
   async check(olds: Props, news: Props) {
     const c = checkLrsInputs(olds, news, Date.now());
+    const { managedInstanceId: mi, databaseName: db } = c.inputs;
+    if (
+      Object.keys(olds).length === 0 &&
+      c.failures.length === 0 &&
+      typeof mi === 'string' &&
+      db &&
+      !isUnknown(mi)
+    ) {
+      // Issue 10: a wave beyond the service's limit is said in preview (the starts beyond it wait for a slot).
+      const n = SLOTS.declare(mi, db);
+      if (n > MAX_RESTORES_PER_INSTANCE) {
+        c.warnings.push({
+          property: 'managedInstanceId',
+          message: `this deployment starts ${n} Log Replay Service restores on ${mi.split('/').pop()}, and at most ${MAX_RESTORES_PER_INSTANCE} run at once on one managed instance: this one waits for a free slot within startDeadlineInMs and fails after it; split the wave (fewer LogReplayMigration resources per instance at a time) or raise startDeadlineInMs`,
+        });
+      }
+    }
     return checkResult(KIND, c.inputs.databaseName, olds, news, c, () => planCreate(c.inputs));
   },
 

@@ -16,6 +16,20 @@ export const MAX_RESTORES_PER_INSTANCE = 100;
  */
 export class RestoreSlots {
   private readonly inFlight = new Map<string, Set<string>>();
+  private readonly declared = new Map<string, Set<string>>();
+
+  /**
+   * Preview: the restores this deployment would start on instance `mi` (new resources checked in this provider
+   * process, one per stack), counting `db` in. Restores already running on the instance are not known without a
+   * call, so the figure is a lower bound.
+   */
+  declare(mi: string, db: string): number {
+    const key = mi.toLowerCase();
+    if (!this.declared.has(key)) this.declared.set(key, new Set());
+    const set = this.declared.get(key)!;
+    set.add(db.toLowerCase());
+    return set.size;
+  }
   private readonly queues = new Map<string, Promise<unknown>>();
 
   /** Runs `fn` alone among the starts on instance `mi` in this process. */
