@@ -193,6 +193,11 @@ function normalize(news: Record<string, unknown>, i: LrsInputs): Record<string, 
     'useManagedIdentity',
     'autoComplete',
     'complete',
+    // Defaulted settings as the outputs store them: an unchanged program is no change in diff.
+    'startDeadlineInMs',
+    'restoreDeadlineInMs',
+    'completeDeadlineInMs',
+    'pollIntervalInMs',
   ] as const) {
     keep(k);
   }
