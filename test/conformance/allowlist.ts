@@ -23,7 +23,6 @@ export interface AllowedDifference {
   pending?: 'lrs' | 'link';
 }
 
-const PS_LRS = ['lrs-ps-autocomplete.jsonl', 'lrs-ps-complete.jsonl', 'lrs-ps-stop.jsonl'];
 const POLLED_MISSING = 'no such operation URL in the earlier answers';
 
 export const ALLOWED: AllowedDifference[] = [
