@@ -93,7 +93,9 @@ export const SCENARIOS: Scenario[] = [
     // PUT 9 13:37:54; restoreDetails Initializing (+6 s, +21 s), Restoring full.bak (+37 s); completeRestore
     // (full.bak) 25 the same second; start op Succeeded 24 (+167 s); database Online 8 (+168 s); complete op
     // InProgress 34 (+174 s), Succeeded 35 (+190 s); its Location answers 201 with the database (36); restoreDetails
-    // Completed (13). full.bak restored by +37 s, log1.bak still restoring then; recovery ~120 s.
+    // Completed (13). full.bak still restoring at +37 s (12). Restoring from +21.5 s (lrsStartMs), full.bak 30 s,
+    // log1.bak 3 s: chain restored 13:38:48.5; the recovery ends at the creationDate 36 shows, 13:40:37.307
+    // (between 23 and 24): completionMs 108.8 s.
     file: 'lrs-ps-complete.jsonl',
     client: 'Az PowerShell',
     instance: {
@@ -102,7 +104,7 @@ export const SCENARIOS: Scenario[] = [
       name: 'ps4005',
       location: 'westcentralus',
     },
-    options: { lrs: { ...LRS_RESTORE, completionMs: 105_000 } },
+    options: { lrs: { ...LRS_RESTORE, completionMs: 108_800 } },
     tieOrder: ['35', '36', '13'],
     setup: (sb) => fullAndLog(sb, { fullMB: 1_400, logMB: 50 }),
   },
