@@ -85,13 +85,6 @@ function linkResource(
   over: Record<string, unknown>,
 ): DeclaredResource {
   const sb = rig.sandbox;
-  const conn = (side: 'sqlServer' | 'managedInstance') => ({
-    server: '127.0.0.1',
-    port: side === 'sqlServer' ? sb.sqlServerTds.port : sb.miTds.port,
-    userName: sb.logins[side].user,
-    password: sb.logins[side].password,
-    caCertificate: sb.tdsCa,
-  });
   return {
     name: `link-${names.dag}`,
     providerText: rig.texts.link,
@@ -101,8 +94,8 @@ function linkResource(
       linkName: names.dag,
       sqlServerAvailabilityGroupName: names.ag,
       databaseNames: [names.db],
-      sqlServer: conn('sqlServer'),
-      managedInstanceSql: conn('managedInstance'),
+      sqlServer: sb.sqlConnection('sqlServer'),
+      managedInstanceSql: sb.sqlConnection('managedInstance'),
       replicationMode: 'Sync',
       lsnDeadlineInMs: 60_000,
       pollIntervalInMs: 250,

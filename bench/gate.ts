@@ -29,13 +29,6 @@ async function readings(ctx: BenchContext): Promise<void> {
     const ag = `AG_G${n}`;
     const databases = Array.from({ length: n }, (_, k) => `Gate${n}_${k}`);
     sb.link.establishLink({ name: dag, sqlServerAg: ag, miAg: `MI_${ag}`, databases });
-    const conn = (side: 'sqlServer' | 'managedInstance') => ({
-      server: '127.0.0.1',
-      port: side === 'sqlServer' ? sb.sqlServerTds.port : sb.miTds.port,
-      userName: sb.logins[side].user,
-      password: sb.logins[side].password,
-      caCertificate: sb.tdsCa,
-    });
     const c = checkLinkInputs(
       {},
       {
@@ -43,8 +36,8 @@ async function readings(ctx: BenchContext): Promise<void> {
         linkName: dag,
         sqlServerAvailabilityGroupName: ag,
         databaseNames: databases,
-        sqlServer: conn('sqlServer'),
-        managedInstanceSql: conn('managedInstance'),
+        sqlServer: sb.sqlConnection('sqlServer'),
+        managedInstanceSql: sb.sqlConnection('managedInstance'),
       },
     );
     if (c.failures.length) throw new Error(c.failures.map((f) => f.reason).join('; '));

@@ -86,6 +86,15 @@ export interface SandboxStorage {
   createContainer(name: string): Promise<ContainerClient>;
 }
 
+/** The connection input of a DistributedAvailabilityGroupLink side (SQL login) for a TDS stand-in. */
+export interface SqlConnectionInput {
+  server: string;
+  port: number;
+  userName: string;
+  password: string;
+  caCertificate: string;
+}
+
 export interface Sandbox {
   world: World;
   clock: SimClock;
@@ -121,6 +130,8 @@ export interface Sandbox {
   tdsCa: string;
   /** What each TDS stand-in executed (`executed`, `changes()`). */
   sqlEndpoints: { sqlServer: SqlEndpoint; managedInstance: SqlEndpoint };
+  /** A link resource's `sqlServer` / `managedInstanceSql` input for one TDS stand-in, with its SQL login. */
+  sqlConnection(side: 'sqlServer' | 'managedInstance'): SqlConnectionInput;
   /** The variables a provider process needs (see env()). */
   envOverrides(): Record<string, string>;
   /**
@@ -260,6 +271,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       logins: link.logins,
       tdsCa: link.ca,
       sqlEndpoints: { sqlServer: link.sqlServer, managedInstance: link.managedInstance },
+      sqlConnection: (side) => ({
+        server: '127.0.0.1',
+        port: side === 'sqlServer' ? link.sqlServerTds.port : link.miTds.port,
+        userName: link.logins[side].user,
+        password: link.logins[side].password,
+        caCertificate: link.ca,
+      }),
       envOverrides: () => envOverrides(),
       env: (base = process.env) => {
         const env: NodeJS.ProcessEnv = { ...base };

@@ -171,13 +171,6 @@ async function rehearseLink(sb: Sandbox, dir: string): Promise<void> {
   });
   sb.link.startWorkload({ database: 'Orders', lsnPerSecond: 40 });
   say('The link replicates Orders asynchronously; the application is writing.');
-  const conn = (side: 'sqlServer' | 'managedInstance') => ({
-    server: '127.0.0.1',
-    port: side === 'sqlServer' ? sb.sqlServerTds.port : sb.miTds.port,
-    userName: sb.logins[side].user,
-    password: sb.logins[side].password,
-    caCertificate: sb.tdsCa,
-  });
   const log: string[] = [];
   const engine = engineFor(sb, dir, 'link', log);
   const declare = (extra: Record<string, unknown>): DeclaredResource => ({
@@ -188,8 +181,8 @@ async function rehearseLink(sb: Sandbox, dir: string): Promise<void> {
       linkName: 'DAG_Orders',
       sqlServerAvailabilityGroupName: 'AG_Orders',
       databaseNames: ['Orders'],
-      sqlServer: conn('sqlServer'),
-      managedInstanceSql: conn('managedInstance'),
+      sqlServer: sb.sqlConnection('sqlServer'),
+      managedInstanceSql: sb.sqlConnection('managedInstance'),
       replicationMode: 'Async',
       lsnStabilityWindowInMs: 2_000,
       lsnPollIntervalInMs: 250,

@@ -52,18 +52,6 @@ describe('DistributedAvailabilityGroupLink under SQL faults (provider host + san
     return names;
   }
 
-  function conn(side: 'sqlServer' | 'managedInstance') {
-    const login = rig.sandbox.logins[side];
-    const port = side === 'sqlServer' ? rig.sandbox.sqlServerTds.port : rig.sandbox.miTds.port;
-    return {
-      server: '127.0.0.1',
-      port,
-      userName: login.user,
-      password: login.password,
-      caCertificate: rig.sandbox.tdsCa,
-    };
-  }
-
   function resource(
     names: ReturnType<typeof freshLink>,
     over: Record<string, unknown> = {},
@@ -76,8 +64,8 @@ describe('DistributedAvailabilityGroupLink under SQL faults (provider host + san
         linkName: names.dag,
         sqlServerAvailabilityGroupName: names.ag,
         databaseNames: [names.db],
-        sqlServer: conn('sqlServer'),
-        managedInstanceSql: conn('managedInstance'),
+        sqlServer: rig.sandbox.sqlConnection('sqlServer'),
+        managedInstanceSql: rig.sandbox.sqlConnection('managedInstance'),
         replicationMode: 'Async',
         lsnStabilityWindowInMs: 1_000,
         lsnPollIntervalInMs: 100,
