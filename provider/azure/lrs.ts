@@ -11,7 +11,7 @@ import type {
 } from '../core/lrs/ports';
 import { API_VERSIONS } from './apiVersions';
 import { fromAzureError } from './arm';
-import { type RawResponse, RawArm } from './rawArm';
+import { armError, type RawResponse, RawArm } from './rawArm';
 
 export interface LrsArmOptions {
   managedInstanceId: string;
@@ -47,18 +47,8 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
       throw fromAzureError(e, doing);
     }
   };
-  const refuse = (r: RawResponse, doing: string): MigrationError => {
-    const b = (r.body ?? {}) as { error?: { code?: string; message?: string } };
-    return fromAzureError(
-      Object.assign(new Error(b.error?.message ?? `HTTP ${r.status}`), {
-        statusCode: r.status,
-        code: b.error?.code,
-      }),
-      doing,
-    );
-  };
   const accepted = (r: RawResponse, doing: string): StartedOperation => {
-    if (r.status >= 400) throw refuse(r, doing);
+    if (r.status >= 400) throw armError(r, doing);
     return { operationUrl: operationUrl(r, arm.endpoint), retryAfterMs: retryAfterMs(r) };
   };
 
@@ -71,7 +61,7 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
         undefined,
         doing,
       );
-      if (r.status >= 400) throw refuse(r, doing);
+      if (r.status >= 400) throw armError(r, doing);
       const b = (r.body ?? {}) as { id?: string; location?: string; sku?: { tier?: string } };
       return { id: b.id ?? o.managedInstanceId, location: b.location ?? '', tier: b.sku?.tier };
     },
@@ -85,7 +75,7 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
         errorCode(r) !== 'ResourceGroupNotFound'
       )
         return undefined;
-      if (r.status >= 400) throw refuse(r, doing);
+      if (r.status >= 400) throw armError(r, doing);
       return databaseView(r.body, dbPath);
     },
 
@@ -95,7 +85,7 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
       let url: string | undefined = `${instancePath}/databases?${version}`;
       for (let page = 0; url && page < 100; page++) {
         const r: RawResponse = await send('GET', url, undefined, doing);
-        if (r.status >= 400) throw refuse(r, doing);
+        if (r.status >= 400) throw armError(r, doing);
         const b = (r.body ?? {}) as { value?: unknown[]; nextLink?: string };
         for (const item of b.value ?? []) all.push(databaseView(item, ''));
         url = b.nextLink;
@@ -108,7 +98,7 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
       const r = await send('GET', `${dbPath}/restoreDetails/Default?${version}`, undefined, doing);
       // An error answer is a state to report, not a broken call: 500 for a database that is not an LRS restore
       // (lrs-ps-stop-foreign-database w5) and for a failed one (lrs-ps-failed-start v4). Access problems are not.
-      if (r.status === 401 || r.status === 403 || r.status === 429) throw refuse(r, doing);
+      if (r.status === 401 || r.status === 403 || r.status === 429) throw armError(r, doing);
       if (r.status >= 400) {
         const b = (r.body ?? {}) as { error?: { code?: string; message?: string } };
         return { unavailable: { status: r.status, code: b.error?.code, message: b.error?.message } };

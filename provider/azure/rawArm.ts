@@ -141,7 +141,8 @@ function retryAfterOf(headers: Record<string, string | undefined>): number | und
   return retryAfterMs({ get: (name) => headers[name] });
 }
 
-function armError(r: RawResponse, doing: string): MigrationError {
+/** An ARM error answer as a typed error that keeps Azure's code. */
+export function armError(r: RawResponse, doing: string): MigrationError {
   const b = (r.body ?? {}) as { error?: { code?: string; message?: string } };
   return fromAzureError(
     Object.assign(new Error(b.error?.message ?? `HTTP ${r.status}`), {
