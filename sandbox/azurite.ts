@@ -286,7 +286,8 @@ export class StorageFaultProxy {
   }
 }
 
-const STORAGE_FAULT_KINDS: readonly FaultKind[] = [
+/** The faults the storage proxy plays (also the kinds its /_sandbox control route accepts). */
+export const STORAGE_FAULT_KINDS: readonly FaultKind[] = [
   '403',
   '429',
   '500',

@@ -1,4 +1,4 @@
-import type { SasOptions } from '../../azurite';
+import { type SasOptions, STORAGE_FAULT_KINDS } from '../../azurite';
 import type { BackupOptions, SimSqlServer } from '../../world/backups';
 import { ServiceError } from '../../world/errors';
 import { formatLsn } from '../../world/lsn';
@@ -213,16 +213,7 @@ export function registerStorageControlRoutes(
   faults?: Faults,
 ): void {
   if (faults) {
-    registerFaultRoutes(router, '/_sandbox/storage/faults', faults, [
-      '403',
-      '429',
-      '500',
-      '503',
-      'slow',
-      'drop',
-      'lost',
-      'stall',
-    ]);
+    registerFaultRoutes(router, '/_sandbox/storage/faults', faults, STORAGE_FAULT_KINDS);
   }
   router.post(
     '/_sandbox/storage/sas',
