@@ -19,19 +19,7 @@ import { Logger } from '../../provider/runtime/logger';
 import { node22, PACKAGE_ROOT } from '../../sandbox/engine/consumer';
 import { LINK_GOOD, LRS_GOOD, sasExpiringIn } from './badInputCases';
 import { drive, FakeLrsArm } from './fakes';
-
-/** Runs fn with console.log captured; returns what it printed. */
-async function printed(fn: () => Promise<unknown> | unknown): Promise<string[]> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-  }
-  return lines;
-}
+import { printed } from '../support/printed';
 
 describe('check warnings name their resource and field', () => {
   it('20 resources with the same expiring SAS print 20 distinct warnings, each with resource and field', async () => {

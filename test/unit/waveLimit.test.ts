@@ -6,18 +6,7 @@
 import assert from 'node:assert/strict';
 import { logReplayMigration } from '../../provider/resources/logReplayMigration';
 import { LRS_GOOD } from './badInputCases';
-
-async function printed(fn: () => Promise<unknown>): Promise<string[]> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-  }
-  return lines;
-}
+import { printed } from '../support/printed';
 
 describe('a wave beyond the Log Replay Service limit is said in preview', () => {
   it('the 101st and later new restores on one instance warn, naming the limit and what to do; others do not', async () => {
