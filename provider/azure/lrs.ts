@@ -40,9 +40,15 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
   const db = o.databaseName;
   const mi = ref.managedInstanceName;
 
-  const send = async (method: string, url: string, body: unknown, doing: string): Promise<RawResponse> => {
+  const send = async (
+    method: string,
+    url: string,
+    body: unknown,
+    doing: string,
+    options?: { transientRetries?: number },
+  ): Promise<RawResponse> => {
     try {
-      return await arm.send(method, url, body);
+      return await arm.send(method, url, body, options);
     } catch (e) {
       throw fromAzureError(e, doing);
     }
@@ -95,7 +101,10 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
 
     async getRestoreDetails(): Promise<RestoreDetailsReading> {
       const doing = `reading the restore details of ${db}`;
-      const r = await send('GET', `${dbPath}/restoreDetails/Default?${version}`, undefined, doing);
+      // Its 500 is a state (below), so a 5xx is retried only twice, not until the deadline.
+      const r = await send('GET', `${dbPath}/restoreDetails/Default?${version}`, undefined, doing, {
+        transientRetries: 2,
+      });
       // An error answer is a state to report, not a broken call: 500 for a database that is not an LRS restore
       // (lrs-ps-stop-foreign-database w5) and for a failed one (lrs-ps-failed-start v4). Access problems are not.
       if (r.status === 401 || r.status === 403 || r.status === 429) throw armError(r, doing);

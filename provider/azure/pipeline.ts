@@ -77,6 +77,19 @@ export function armPipelineOptions(options: ArmPipelineOptions = {}): {
 
 export const ARM_RETRY_POLICY = 'sqlmiArmRetryPolicy';
 
+const TRANSIENT_RETRY_LIMITS = new WeakMap<PipelineRequest, number>();
+
+/**
+ * Caps the retries of 408/5xx answers for one request (throttling is still retried as Retry-After asks). For a
+ * read whose 5xx is also a state the service reports: restore details answer 500 for a database that is not an
+ * LRS restore or whose restore failed (../shared/recordings/lrs-ps-stop-foreign-database, lrs-ps-failed-start v4),
+ * so retrying it until the deadline would only hang the caller.
+ */
+export function limitTransientRetries<R extends PipelineRequest>(request: R, retries: number): R {
+  TRANSIENT_RETRY_LIMITS.set(request, retries);
+  return request;
+}
+
 const THROTTLED = 429;
 const TRANSIENT_STATUS = new Set([408, 500, 502, 503, 504]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH']);
@@ -137,6 +150,7 @@ export function armRetryPolicy(options: ArmPipelineOptions = {}): PipelinePolicy
       now() + maxBudget,
     );
     let attempt = 0;
+    let transientRetries = 0;
     let throttledSince: number | undefined;
     let lastThrottleLine = Number.NEGATIVE_INFINITY;
     let lastAnswer = 'no answer yet';
@@ -155,7 +169,12 @@ export function armRetryPolicy(options: ArmPipelineOptions = {}): PipelinePolicy
           return response;
         }
         lastAnswer = describeAnswer(response);
-        if (response.status !== THROTTLED && !IDEMPOTENT.has(method)) {
+        if (response.status !== THROTTLED) transientRetries += 1;
+        const limit = TRANSIENT_RETRY_LIMITS.get(request);
+        if (
+          response.status !== THROTTLED &&
+          (!IDEMPOTENT.has(method) || (limit !== undefined && transientRetries > limit))
+        ) {
           // Azure's error, as is, for the caller (the service may have acted: not sent again).
           if (outcome.thrown !== undefined) throw outcome.thrown;
           return response;

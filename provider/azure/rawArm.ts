@@ -12,7 +12,7 @@ import { formatDuration } from '../core/clock';
 import { MigrationError } from '../core/errors';
 import { withDeadline } from '../runtime/deadline';
 import { credential, fromAzureError, resolveArm } from './arm';
-import { armPipelineOptions, retryAfterMs } from './pipeline';
+import { armPipelineOptions, limitTransientRetries, retryAfterMs } from './pipeline';
 
 export interface RawResponse {
   status: number;
@@ -42,7 +42,13 @@ export class RawArm {
     this.endpoint = target.endpoint;
   }
 
-  async send(method: string, pathOrUrl: string, body?: unknown): Promise<RawResponse> {
+  /** `transientRetries` caps the retries of 408/5xx answers (see limitTransientRetries). */
+  async send(
+    method: string,
+    pathOrUrl: string,
+    body?: unknown,
+    options: { transientRetries?: number } = {},
+  ): Promise<RawResponse> {
     const { createPipelineRequest, createHttpHeaders } =
       require('@azure/core-rest-pipeline') as typeof import('@azure/core-rest-pipeline');
     const url = /^https:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.endpoint}${pathOrUrl}`;
@@ -54,6 +60,7 @@ export class RawArm {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    if (options.transientRetries !== undefined) limitTransientRetries(request, options.transientRetries);
     const response = await this.client.sendRequest(request);
     let parsed: unknown;
     try {

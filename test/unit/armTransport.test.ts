@@ -8,7 +8,7 @@ import {
   RestError,
 } from '@azure/core-rest-pipeline';
 import { SharedTokenCredential } from '../../provider/azure/arm';
-import { armRetryPolicy } from '../../provider/azure/pipeline';
+import { armRetryPolicy, limitTransientRetries } from '../../provider/azure/pipeline';
 import { RawArm, type RawResponse } from '../../provider/azure/rawArm';
 import { FakeClock } from '../../provider/core/clock';
 import { MigrationError } from '../../provider/core/errors';
@@ -117,6 +117,20 @@ describe('ARM transport (provider/azure/pipeline.ts)', () => {
     const b = scripted([{ status: 500, thrown: true }]);
     await assert.rejects(post.p.sendRequest(req('POST'), b.next), (e: RestError) => e.statusCode === 500);
     assert.deepEqual(b.sent, ['POST']);
+  });
+
+  it('a GET whose 500 is also a state (restore details of a non-LRS or failed restore) is retried only as limited', async () => {
+    const { p, sleeps } = policy(600_000);
+    const { sent, next } = scripted([500, 500, 500, 500, 500]);
+    const request = limitTransientRetries(req('GET'), 2);
+    assert.equal((await p.sendRequest(request, next)).status, 500, 'the answer, well before the deadline');
+    assert.equal(sent.length, 3);
+    assert.equal(sleeps.length, 2);
+    // Throttling is no answer about the state: still retried as Retry-After asks, whatever the limit.
+    const t = policy(600_000);
+    const b = scripted([throttled(1), throttled(1), throttled(1), 200]);
+    assert.equal((await t.p.sendRequest(limitTransientRetries(req('GET'), 0), b.next)).status, 200);
+    assert.equal(b.sent.length, 4);
   });
 
   it('throttles a DELETE and a POST too (429: ARM did not act), each still sent until accepted', async () => {
