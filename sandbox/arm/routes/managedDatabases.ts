@@ -205,12 +205,12 @@ async function putDatabase(ctx: ArmContext, req: ArmRequest): Promise<ArmRespons
     collation: stringProp(properties, 'collation') ?? mi.collation,
     tags,
   });
-  // CreateManagedDatabase (lrs-ps-stop-foreign-database w3/w4): succeeds once the database is Online.
+  // CreateManagedDatabase (lrs-ps-stop-foreign-database w3/w4): succeeds once the database is Online. Its
+  // Location's final answer is not recorded: no source, so no body (204), the hardest on a client.
   const op = ctx.lro.start({
     ...operationScope(mi),
     touch: () => ctx.world.touch(db),
     evaluate: () => (db.status === 'Online' ? SUCCEEDED : IN_PROGRESS),
-    result: () => managedDatabaseBody(mi, db),
   });
   return acceptedStub(ctx, req, op, 'CreateManagedDatabase');
 }
