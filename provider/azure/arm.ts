@@ -1,6 +1,8 @@
-import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { MigrationError } from '../core/errors';
 import { lrsHint } from '../core/lrs/hints';
+
+// The process's one credential lives in provider/runtime/credential.ts (ARM and SQL logins share it).
+export { credential, SharedTokenCredential } from '../runtime/credential';
 
 export const PUBLIC_ARM = 'https://management.azure.com';
 
@@ -26,61 +28,6 @@ export function resolveArm(armEndpoint: string | undefined | null, log?: (line: 
   const scope = SOVEREIGN_SCOPES[host] ?? SOVEREIGN_SCOPES['management.azure.com'];
   if (endpoint !== PUBLIC_ARM) log?.(`using Azure Resource Manager at ${endpoint}`);
   return { endpoint, scope };
-}
-
-let cachedCredential: TokenCredential | undefined;
-
-/**
- * Credentials come from the environment at run time (az login, managed identity, AZURE_* variables). One
- * credential per provider process, shared by every resource the host runs, with one token request at a time
- * (see SharedTokenCredential): 20 resources starting together ask for one token, not 20.
- */
-export function credential(): TokenCredential {
-  if (!cachedCredential) {
-    const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
-    cachedCredential = new SharedTokenCredential(new DefaultAzureCredential());
-  }
-  return cachedCredential;
-}
-
-/**
- * A credential that asks its inner credential for one token at a time and shares the answer: callers that ask
- * while a request is in flight wait for it, and a token is reused by every caller of the same scopes (and tenant
- * and claims) until five minutes before it expires (or its refreshAfter time). A failed request is not
- * remembered: the next caller asks again.
- */
-export class SharedTokenCredential implements TokenCredential {
-  private readonly tokens = new Map<string, AccessToken>();
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    private readonly inner: TokenCredential,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
-    const key = JSON.stringify([[scopes].flat().sort(), options?.tenantId ?? '', options?.claims ?? '']);
-    const fresh = this.fresh(key);
-    if (fresh) return fresh;
-    // One request at a time: wait for the one in flight (whatever its scopes), then look again.
-    const turn = this.queue.then(async () => {
-      const cached = this.fresh(key);
-      if (cached) return cached;
-      // Not the first caller's abort signal: the answer serves every caller waiting for it.
-      const token = await this.inner.getToken(scopes, { ...options, abortSignal: undefined });
-      if (token) this.tokens.set(key, token);
-      return token;
-    });
-    this.queue = turn.catch(() => undefined);
-    return turn;
-  }
-
-  private fresh(key: string): AccessToken | undefined {
-    const token = this.tokens.get(key);
-    if (!token) return undefined;
-    const renewAt = Math.min(token.expiresOnTimestamp - 5 * 60_000, token.refreshAfterTimestamp ?? Infinity);
-    return this.now() < renewAt ? token : undefined;
-  }
 }
 
 interface AzureErrorLike {

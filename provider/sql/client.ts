@@ -18,6 +18,7 @@ import type {
 } from '../core/link/ports';
 import { sqlHint } from '../core/link/sqlHints';
 import { parseLsn } from '../core/lsn';
+import { credential } from '../runtime/credential';
 import { executeChange, executeRead } from './execute';
 import * as S from './statements';
 
@@ -69,10 +70,10 @@ export class SqlSession {
         options: { userName: conn.userName!, password: conn.password!, domain: conn.domain! },
       };
     } else {
-      const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
+      // The process's one credential (shared with ARM): sessions opened at once ask for one token.
       config.authentication = {
         type: 'token-credential',
-        options: { credential: new DefaultAzureCredential() },
+        options: { credential: credential() },
       } as unknown as Mssql.config['authentication'];
     }
     const pool = new mssql.ConnectionPool(config);
