@@ -28,22 +28,22 @@ interface Minimum {
 /** What the contract needs per operation (R = LSN readings of the gate). */
 const MINIMUM: Record<string, Minimum> = {
   'LRS start': {
+    arm: 5,
+    sqlServer: 0,
+    managedInstance: 0,
+    why: 'GET database (absent, or ours to resume: never adopt a foreign one) · GET managed instance (its location goes into the PUT body) · PUT database createMode=RestoreExternalBackup · GET database once after the PUT (corrected from 4, issue 9: the database appears seconds after the 202, lrs-continuous creationDate 4 s after the PUT, and its owner tag, id and status are read from the service, not assumed from what was sent; restoreDetails alone cannot show the tag) · GET restoreDetails once to see the restore running (+1 per extra poll while LRS initialises; the database read is carried while they say Initializing/Restoring). With restore slots the first GET database is the instance listing that counts restores. The start LRO lives until the migration completes (recordings lrs-continuous t2…t22): polling it is waste. Storage (not ARM): one listing of the folder (preflight).',
+  },
+  'LRS complete': {
+    arm: 5,
+    sqlServer: 0,
+    managedInstance: 0,
+    why: 'GET database (corrected from 3, issue 9: the owner tag is read before the irreversible POST in every run; a database dropped and recreated by another migration keeps the same id, so the stored id proves nothing) · GET restoreDetails (lastRestoredFileName = lastBackupName) · POST completeRestore · GET database until Online (≥1; +1 per poll while completing) · GET restoreDetails once online (the outputs show the final restore state). The database Online is the end, in whichever order it and the details show completion (recordings show details Completed first, lrs-ps-complete 13, lrs-ps-autocomplete 41; no source says it is a contract). The completeRestore LRO runs for minutes after that (recordings): not read per poll; read once only if the wait times out (a failed completion is not recorded).',
+  },
+  'LRS stop (drops a restoring database)': {
     arm: 4,
     sqlServer: 0,
     managedInstance: 0,
-    why: 'GET database (absent, or ours to resume: never adopt a foreign one) · GET managed instance (its location goes into the PUT body) · PUT database createMode=RestoreExternalBackup · GET restoreDetails once to see the restore running (+1 per extra poll while LRS initialises). The start LRO lives until the migration completes (recordings lrs-continuous t2…t22): polling it is waste. Storage (not ARM): one listing of the folder (preflight).',
-  },
-  'LRS complete': {
-    arm: 3,
-    sqlServer: 0,
-    managedInstance: 0,
-    why: 'GET restoreDetails (lastRestoredFileName = lastBackupName) · POST completeRestore · GET until the restore reports Completed / the database Online (≥1). The completeRestore LRO runs for minutes after that (recordings): wait on the resource, not the operation. Ownership was proven at start (stored id and tag).',
-  },
-  'LRS stop (drops a restoring database)': {
-    arm: 3,
-    sqlServer: 0,
-    managedInstance: 0,
-    why: 'GET database (our tag, not completed) · GET restoreDetails (an LRS restore; az CLI checks it before dropping) · DELETE database. The drop LRO stays InProgress ~25 min after GET already answers 404 (recordings lrs-cancel u6…): do not wait on it.',
+    why: 'GET database (our tag, not completed) · GET restoreDetails (an LRS restore; az CLI checks it before dropping) · DELETE database. The drop LRO stays InProgress ~25 min after GET already answers 404 (recordings lrs-cancel u6…): do not wait on it · GET database until 404 (≥1; corrected from 3, issue 9: destroy ends when the database is gone, so a create of the same name right after does not meet the dropping database).',
   },
   'LRS destroy after completion (kept)': {
     arm: 1,
@@ -58,16 +58,16 @@ const MINIMUM: Record<string, Minimum> = {
     why: 'ARM: GET link (exists, mode, role) · GET managed instance (tier: Business Critical reads only the primary replica). SQL Server: the DAG replicas (modes) · one LSN reading for the outputs. MI: one LSN reading.',
   },
   'link sync switch': {
-    arm: 4,
+    arm: 5,
     sqlServer: 4,
     managedInstance: 1,
-    why: 'ARM: GET link · PATCH replicationMode=Sync · GET link until Sync (verifies; also the outputs) · GET managed instance (tier, for the outputs’ LSN reading). SQL Server: replicas (modes) · ALTER AVAILABILITY GROUP … MODIFY (both members in one statement) · replicas until both SYNCHRONOUS_COMMIT · one LSN reading. MI: one LSN reading.',
+    why: 'ARM: GET link · PATCH replicationMode=Sync · GET its operation until it ends (≥1; corrected from 4, issue 9: only the operation says why a PATCH failed, else the wait would end in a timeout without the cause) · GET link until Sync (verifies; also the outputs) · GET managed instance (tier, for the outputs’ LSN reading). SQL Server: replicas (modes) · ALTER AVAILABILITY GROUP … MODIFY (both members in one statement) · replicas until both SYNCHRONOUS_COMMIT · one LSN reading. MI: one LSN reading.',
   },
   'link cutover': {
-    arm: 3,
+    arm: 7,
     sqlServer: '3 + R',
     managedInstance: '1 + R',
-    why: 'ARM: GET link (mode, role) · GET managed instance (tier) · GET link until the MI is Primary (T-SQL route; the break-link route is a DELETE instead). SQL Server: version (route) · replicas (modes) · R LSN readings · ALTER AVAILABILITY GROUP … FAILOVER. MI: R LSN readings · one database-state query for all databases. R ≥ 2 (first reading and one at the end of the window); reading every P inside the window is what bounds the overhead to P if the workload moves again.',
+    why: 'ARM (corrected from 3, issue 9: the cutover removes the link by default, and the irreversible call needs a fresh read): GET link (mode, role) · GET managed instance (tier, update policy) · GET link right before the failover call (proves it is still needed after the gate window; a crash-resumed run may find it done) · GET link until the MI is Primary (≥1; its last reading is what the removal acts on) · DELETE link · its operation (≥1) · GET link answering 404 (the removal verified). The break-link route: the DELETE, its operation and the 404 instead of the failover and its wait (6). SQL Server: version (route) · replicas (modes) · R LSN readings · ALTER AVAILABILITY GROUP … FAILOVER. MI: R LSN readings · one database-state query for all databases. R ≥ 2 (first reading and one at the end of the window); reading every P inside the window is what bounds the overhead to P if the workload moves again.',
   },
   'link cleanup (destroy after cutover)': {
     arm: 1,

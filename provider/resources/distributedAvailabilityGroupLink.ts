@@ -13,6 +13,7 @@ import {
   ensureMode,
   isBusinessCritical,
   type LinkContext,
+  type LinkObservation,
   linkOutputs,
   observeLink,
   planCleanup,
@@ -127,8 +128,15 @@ function extraFrom(olds: Props): Extra {
 }
 
 /** Outputs: what is there now, plus the secret connections under their own (secret) names for delete. */
-async function outputs(i: ReadyLink, ctx: LinkContext, extra: Extra, news: Props): Promise<Props> {
-  const o = await observeLink(i, ctx);
+async function outputs(
+  i: ReadyLink,
+  ctx: LinkContext,
+  extra: Extra,
+  news: Props,
+  seen?: LinkObservation,
+): Promise<Props> {
+  // `seen`: the link and replicas as the operation just verified them (issue 9: not read again).
+  const o = seen ?? (await observeLink(i, ctx));
   const bc = isBusinessCritical(await ctx.arm.getInstance());
   let samples: LsnSample[] = [];
   try {
@@ -144,23 +152,33 @@ async function outputs(i: ReadyLink, ctx: LinkContext, extra: Extra, news: Props
   });
 }
 
-/** Runs the declared state: cutover (and cleanup if asked), or the declared replication mode. */
-async function converge(i: ReadyLink, ctx: LinkContext, extra: Extra): Promise<Extra> {
+/**
+ * Runs the declared state: cutover (and cleanup if asked), or the declared replication mode. `seen`: the link
+ * as the mode switch verified it last (the outputs use it); a cutover changes the link, so it is read again.
+ */
+async function converge(
+  i: ReadyLink,
+  ctx: LinkContext,
+  extra: Extra,
+): Promise<{ extra: Extra; seen?: LinkObservation }> {
   if (extra.cutoverAt) {
     if (i.cleanupAfterCutover && !extra.cleanupAt)
-      return { ...extra, ...(await cleanupAfterCutover(i, ctx, extra.managedInstanceCutoverAt)) };
+      return {
+        extra: { ...extra, ...(await cleanupAfterCutover(i, ctx, extra.managedInstanceCutoverAt)) },
+      };
     ctx.log('cutover already done: nothing to change on the link');
-    return extra;
+    return { extra };
   }
   if (i.cutover) {
     const result = await cutover(i, ctx, extra);
     const next = { ...extra, ...result };
-    return i.cleanupAfterCutover
-      ? { ...next, ...(await cleanupAfterCutover(i, ctx, next.managedInstanceCutoverAt)) }
-      : next;
+    return {
+      extra: i.cleanupAfterCutover
+        ? { ...next, ...(await cleanupAfterCutover(i, ctx, next.managedInstanceCutoverAt)) }
+        : next,
+    };
   }
-  await ensureMode(i, ctx, i.replicationMode ?? 'Async');
-  return extra;
+  return { extra, seen: await ensureMode(i, ctx, i.replicationMode ?? 'Async') };
 }
 
 async function run<T>(
@@ -238,8 +256,8 @@ export const distributedAvailabilityGroupLink = {
       i,
       news,
       async (ctx) => {
-        const extra = await converge(i, ctx, {});
-        return { id: linkId(i), outs: await outputs(i, ctx, extra, news) };
+        const { extra, seen } = await converge(i, ctx, {});
+        return { id: linkId(i), outs: await outputs(i, ctx, extra, news, seen) };
       },
       async (ctx) => {
         const o = await observeLink(i, ctx);
@@ -256,8 +274,8 @@ export const distributedAvailabilityGroupLink = {
       i,
       news,
       async (ctx) => {
-        const next = await converge(i, ctx, extra);
-        return { outs: await outputs(i, ctx, next, news) };
+        const { extra: next, seen } = await converge(i, ctx, extra);
+        return { outs: await outputs(i, ctx, next, news, seen) };
       },
       async (ctx) => ({ id, properties: await outputs(i, ctx, extra, news) }),
     );

@@ -49,7 +49,10 @@ export class FakeLrsArm implements LrsArmPort {
   times: number[] = [];
   clock?: { now(): number };
   started?: StartRestoreRequest;
-  /** Called at the start of every observation (database read): lets a test move the restore along. */
+  /**
+   * Called at the start of every observation (its first read: the database, or the restore details when the
+   * workflow carries the database it read earlier): lets a test move the restore along.
+   */
   onPoll?: (arm: FakeLrsArm) => void;
   failNext: Partial<Record<keyof LrsArmPort, Error>> = {};
 
@@ -77,7 +80,9 @@ export class FakeLrsArm implements LrsArmPort {
     return this.db ? { ...this.db } : undefined;
   }
   async getRestoreDetails(): Promise<RestoreDetailsReading> {
+    const firstOfReading = this.calls[this.calls.length - 1] !== 'getDatabase';
     this.record('getRestoreDetails');
+    if (firstOfReading) this.onPoll?.(this);
     return this.details
       ? { ...this.details }
       : { unavailable: { status: 500, code: 'InternalServerError', message: 'An unexpected error occured' } };

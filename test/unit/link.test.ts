@@ -126,6 +126,26 @@ describe('link workflow (fake world, fake clock)', () => {
     assert.deepEqual(world.calls.slice(2), ['arm.mode:Async', 'sql.mode:ASYNCHRONOUS_COMMIT']);
   });
 
+  it('a mode switch reads the link and the replicas once before and once to verify; none needed, once (issue 9)', async () => {
+    const { world, ctx, clock, i } = setup();
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    assert.deepEqual([world.linkReads, world.replicaReads], [2, 2], 'read, PATCH + ALTER, verified');
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    assert.deepEqual([world.linkReads, world.replicaReads], [3, 3], 'already Sync: the one reading verifies');
+  });
+
+  it('a T-SQL cutover reads the link at the start, right before the failover and until primary; not again before removing it (issue 9)', async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    world.linkReads = 0;
+    const r = await drive(clock, cutover(i, ctx), 1000);
+    assert.equal(r.route, 'tsqlFailover');
+    assert.equal(r.linkRemoved, true);
+    assert.ok(world.calls.includes('arm.delete'));
+    // Start (mode, role) · right before the irreversible call · the wait's reading that shows it Primary.
+    assert.equal(world.linkReads, 3);
+  });
+
   it('waits while the workload runs, then passes the gate and fails over by T-SQL on 2022 CU13', async () => {
     const { world, ctx, clock, i, lines } = setup({ cutover: true, replicationMode: 'Sync' });
     world.workload = 7n;

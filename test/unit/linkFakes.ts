@@ -17,6 +17,9 @@ export class FakeLinkWorld {
   /** The managed instance's update policy (ARM databaseFormat). */
   databaseFormat: string | undefined = 'SQLServer2022';
   instanceReads = 0;
+  /** Reads of the link (ARM GET) and of SQL Server's DAG replicas, counted (issue 9). */
+  linkReads = 0;
+  replicaReads = 0;
   /** SQL Server's own role in the DAG (stays PRIMARY after a forced failover: split brain). */
   sqlRole: 'PRIMARY' | 'SECONDARY' = 'PRIMARY';
   /** The databases of the link. */
@@ -84,7 +87,10 @@ export class FakeLinkWorld {
       this.instanceReads++;
       return { tier: this.tier, databaseFormat: this.databaseFormat };
     },
-    getLink: async () => (this.link ? { ...this.link } : undefined),
+    getLink: async () => {
+      this.linkReads++;
+      return this.link ? { ...this.link } : undefined;
+    },
     setReplicationMode: async (mode: ReplicationMode) => {
       this.calls.push(`arm.mode:${mode}`);
       if (this.link) this.link.replicationMode = mode;
@@ -106,7 +112,7 @@ export class FakeLinkWorld {
   sql: SqlServerPort = {
     info: async () => this.version,
     dagReplicas: async (): Promise<ReplicaRow[]> =>
-      this.dagOnSql
+      ++this.replicaReads && this.dagOnSql
         ? Object.entries(this.sqlModes).map(([name, mode]) => ({
             agName: 'DAG',
             replicaServerName: name,

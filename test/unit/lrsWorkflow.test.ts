@@ -86,13 +86,13 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     assert.equal(r.startOperationUrl, 'https://arm/start/1');
     assert.ok(r.startedAt);
     assert.equal(phaseOf(o), 'restoring');
-    assert.equal(o.start?.status, 'InProgress', 'the start operation still runs');
+    assert.equal(o.start, undefined, 'the start operation is not read: the database and its details tell');
     assert.ok(lines.some((l) => l.includes('starting Log Replay Service')));
-    // The first reading comes one interval after the PUT (the database appears seconds later), and the
-    // operation is read no faster than its Retry-After (15 s here).
+    // The first reading comes one interval after the PUT (the database appears seconds later); the start
+    // operation lives until completion (lrs-continuous) and is not read while the restore details answer.
     assert.deepEqual(arm.calls.slice(0, 3), ['getDatabase', 'getInstance', 'startRestore']);
     assert.ok(arm.times[3] - arm.times[2] >= 1_000);
-    assert.equal(arm.count('getOperation'), 1);
+    assert.equal(arm.count('getOperation'), 0);
   });
 
   it('waits for a database that does not exist yet after the PUT, while the start operation runs', async () => {
@@ -220,7 +220,8 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
       assert.match(e.hint ?? '', /no full backup found in the folder[\s\S]*az sql midb delete/);
       return true;
     });
-    assert.equal(arm.count('getRestoreDetails'), 0, 'restore details of a failed restore are not read');
+    // The details answer 500 (lrs-ps-failed-start v4): only then is the start operation read, which names the code.
+    assert.deepEqual(arm.calls.slice(3), ['getDatabase', 'getRestoreDetails', 'getOperation']);
   });
 
   it('completes within one poll interval of the last backup being restored, with no repeated reads', async () => {
@@ -240,8 +241,8 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     const i = arm.calls.indexOf('completeRestore');
     assert.deepEqual(
       arm.calls.slice(i - 2, i),
-      ['getDatabase', 'getRestoreDetails'],
-      'one reading before it',
+      ['getRestoreDetails', 'getRestoreDetails'],
+      'one reading before it: the restore details alone (the database read at the start of the run is carried)',
     );
     const waitLine = lines.find((l) => l.startsWith('waiting for last backup log3.trn to be restored'));
     assert.ok(waitLine, lines.join(' // '));

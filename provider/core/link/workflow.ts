@@ -107,6 +107,11 @@ export async function ensureMode(
   const missing = linkMissing(i, o);
   if (missing) throw missing;
   const target = modeOf(mode);
+  // Both sides already in the mode: this reading is the verification (issue 9: not read again).
+  if (eq(o.managedInstanceMode, mode) && o.replicas.every((r) => eq(r.availabilityMode, target))) {
+    ctx.log(`link ${i.linkName} is ${mode} on both sides`);
+    return o;
+  }
   if (!eq(o.managedInstanceMode, mode)) {
     ctx.log(`switching the managed instance side of ${i.linkName} to ${mode} (ARM PATCH)`);
     await ctx.arm.setReplicationMode(mode);
@@ -246,17 +251,19 @@ export async function cutover(
     // Right before the irreversible call: is it done already (a resumed run, or someone else)?
     const managedInstanceCutoverAt = await ctx.mi.utcNow();
     const now = await ctx.arm.getLink();
+    // The link as last read: the failover's wait ends on a reading of it (issue 9: not read again before the
+    // removal; a link removed meanwhile makes the DELETE end OperationIdNotFound, which the adapter verifies).
+    let after = now;
     if (!now || eq(now.instanceLinkRole, 'Primary')) {
       ctx.log(
         `link ${i.linkName} is already ${now ? 'failed over' : 'removed'}: not calling the failover again`,
       );
     } else {
-      await failover(i, ctx, decision.route, forced);
+      after = await failover(i, ctx, decision.route, forced);
     }
     if (forced && decision.route === 'tsqlFailover') await endSplitBrain(i, ctx);
     const linkRemoved =
-      decision.route === 'breakLink' ||
-      (await removeLinkIfAsked(i, ctx, (await ctx.arm.getLink()) !== undefined));
+      decision.route === 'breakLink' || (await removeLinkIfAsked(i, ctx, after !== undefined));
     result = {
       cutoverAt: iso(ctx.clock.now()),
       managedInstanceCutoverAt,
@@ -333,13 +340,19 @@ async function allReadWrite(i: ReadyLink, ctx: LinkContext): Promise<boolean> {
   return states.every(isReadWrite);
 }
 
-async function failover(i: ReadyLink, ctx: LinkContext, route: Route, forced: boolean): Promise<void> {
+/** Fails over; answers the link as the last reading showed it (undefined: removed). */
+async function failover(
+  i: ReadyLink,
+  ctx: LinkContext,
+  route: Route,
+  forced: boolean,
+): Promise<LinkView | undefined> {
   if (route === 'breakLink') {
     ctx.log(
       `breaking the link ${i.linkName} (ARM DELETE)${forced ? ' WITHOUT a passed LSN gate: data may be lost' : ''}`,
     );
     await ctx.arm.deleteLink();
-    return;
+    return undefined;
   }
   if (forced) {
     ctx.log(
@@ -350,7 +363,7 @@ async function failover(i: ReadyLink, ctx: LinkContext, route: Route, forced: bo
     ctx.log(`failing over ${i.linkName} with T-SQL on SQL Server (ALTER AVAILABILITY GROUP ... FAILOVER)`);
     await ctx.sql.failover(i.linkName);
   }
-  await ctx.wait({
+  return ctx.wait({
     what: `the managed instance to become primary of ${i.linkName}`,
     poll: () => ctx.arm.getLink(),
     judge: (l) =>

@@ -1,0 +1,74 @@
+import { formatPlan } from '../plan';
+import { describeObservation, type Observation } from './phase';
+import { isUnavailable } from './ports';
+import { type LrsContext, type LrsRecord, LRS_TYPE, OWNER_TAG, type Target } from './record';
+
+export type DeleteOutcome =
+  'gone' | 'dropped' | 'kept-completed' | 'kept-foreign' | 'kept-completing' | 'kept-unproven';
+
+/**
+ * Stop, as Stop-AzSqlInstanceDatabaseLogReplay does it (Azure/azure-powershell AzureSqlManagedDatabaseAdapter
+ * StopManagedDatabaseLogReplay: read restore details, DELETE only when they say LRS restore, else refuse), and
+ * stricter: only a database carrying this resource's owner tag, status Restoring (never Online), whose restore
+ * details were read (a 500 is no proof) and show a restore that is not completing. Ends when GET answers 404;
+ * the DELETE's own operation runs for about 25 minutes more (lrs-cancel u6…u-last) and is not waited for.
+ */
+export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promise<DeleteOutcome> {
+  // Each read only where it decides (issue 9): restore details only for an owned database that is not online.
+  const database = await ctx.arm.getDatabase();
+  const needsProof =
+    database !== undefined &&
+    !/^online$/i.test(database.status ?? '') &&
+    database.tags?.[OWNER_TAG] === record.owner;
+  const o: Observation = { database, details: needsProof ? await ctx.arm.getRestoreDetails() : undefined };
+  const db = i.databaseName;
+  const d = o.details;
+  const keep = (outcome: DeleteOutcome, why: string): DeleteOutcome => {
+    ctx.log(`database ${db} is kept: ${why}; it is only removed from the stack`);
+    return outcome;
+  };
+  if (!o.database) {
+    ctx.log(`database ${db} is not on the managed instance: nothing to stop`);
+    return 'gone';
+  }
+  if (/^online$/i.test(o.database.status ?? '')) {
+    ctx.log(`database ${db} completed its migration and is kept; it is only removed from the stack`);
+    return 'kept-completed';
+  }
+  if (o.database.tags?.[OWNER_TAG] !== record.owner)
+    return keep('kept-foreign', 'it was not created by this resource');
+  if (d === undefined || isUnavailable(d)) {
+    const u = d && isUnavailable(d) ? d.unavailable : undefined;
+    return keep(
+      'kept-unproven',
+      `its restore details are unavailable (HTTP ${u?.status ?? '?'}${u?.code ? ` ${u.code}` : ''}), so nothing proves it is a Log Replay restore in progress (a failed restore answers so too). If it is this migration's failed restore, drop it yourself: az sql midb delete -g <resource group> --mi <instance> -n ${db}`,
+    );
+  }
+  if (d.type !== undefined && d.type.toLowerCase() !== LRS_TYPE.toLowerCase()) {
+    return keep('kept-foreign', `restore details say it is not a Log Replay Service restore (${d.type})`);
+  }
+  if (!/^restoring$/i.test(o.database.status ?? '')) {
+    return keep('kept-foreign', `it is not restoring (${describeObservation(o)})`);
+  }
+  if (record.completionRequestedAt !== undefined || /^completed$/i.test(d.status ?? '')) {
+    return keep('kept-completing', 'it is being completed (cutover requested)');
+  }
+  ctx.log(
+    formatPlan('stopping Log Replay Service', [
+      { action: `drop database ${db} (${describeObservation(o)})`, destructive: true },
+    ]),
+  );
+  await ctx.arm.dropDatabase();
+  await ctx.clock.sleep(i.pollIntervalInMs);
+  await ctx.wait({
+    what: `database ${db} to be dropped`,
+    poll: () => ctx.arm.getDatabase(),
+    judge: (s) => (s ? { done: false, waiting: 'the drop is running' } : { done: true }),
+    describe: (s) => (s ? `database ${s.status ?? 'without status'}` : 'database gone'),
+    deadline: ctx.clock.now() + i.startDeadlineInMs,
+    intervalMs: i.pollIntervalInMs,
+    hint: 'the drop continues in Azure: run pulumi destroy again to resume waiting',
+  });
+  ctx.log(`database ${db} dropped: the migration was stopped before completion`);
+  return 'dropped';
+}
