@@ -18,6 +18,11 @@ export interface LrsArmOptions {
   databaseName: string;
   armEndpoint?: string | null;
   log?: (line: string) => void;
+  /**
+   * Deadline of the whole provider operation, from now: bounds every request, also those outside a wait (the
+   * PUT, POST and DELETE, the first reads), which otherwise had a 60 s attempt timeout and a 10 min budget.
+   */
+  operationDeadlineInMs?: number;
 }
 
 /**
@@ -31,7 +36,7 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
   const ref = parseManagedInstanceId(o.managedInstanceId);
   if (!ref)
     throw new MigrationError('InvalidInput', `managedInstanceId is not an ARM id: ${o.managedInstanceId}`);
-  const arm = new RawArm(o.armEndpoint, o.log);
+  const arm = new RawArm(o.armEndpoint, o.log, undefined, { deadlineInMs: o.operationDeadlineInMs });
   const instancePath =
     `/subscriptions/${ref.subscriptionId}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}` +
     `/providers/Microsoft.Sql/managedInstances/${encodeURIComponent(ref.managedInstanceName)}`;
