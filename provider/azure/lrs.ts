@@ -112,7 +112,8 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
       });
       // An error answer is a state to report, not a broken call: 500 for a database that is not an LRS restore
       // (lrs-ps-stop-foreign-database w5) and for a failed one (lrs-ps-failed-start v4). Access problems are not.
-      if (r.status === 401 || r.status === 403 || r.status === 429) throw armError(r, doing);
+      // 502/503/504 are no state any recording shows (only 500 is): Azure could not answer, which proves nothing.
+      if ([401, 403, 429, 502, 503, 504].includes(r.status)) throw armError(r, doing);
       if (r.status >= 400) {
         const b = (r.body ?? {}) as { error?: { code?: string; message?: string } };
         return { unavailable: { status: r.status, code: b.error?.code, message: b.error?.message } };

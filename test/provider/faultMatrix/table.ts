@@ -100,6 +100,18 @@ export function cases(steps: readonly ArmStep[], faults: readonly ArmFault[] = A
   );
 }
 
+/**
+ * Cases that fail for a known reason, in this one place (case title → why). They still run: a known failure
+ * that passes fails the suite, so the entry is removed when the provider changes.
+ */
+export const KNOWN_FAILURES: Record<string, string> = {
+  'stop: GET managedInstances/{mi}/databases/{db}/restoreDetails/Default × 500 burst':
+    'a 500 from restore details is also the recorded answer for a failed or foreign restore (lrs-ps-failed-start v4, ' +
+    'lrs-ps-stop-foreign-database w5); after its two retries the stop keeps the database ("nothing proves it is a ' +
+    'Log Replay restore in progress", with the az command to drop it) and forgets it: safe, but no convergence to ' +
+    'the drop. Telling a burst from the state would need another read (e.g. the start operation), a workflow change.',
+};
+
 /** What the suite prints at the end. */
 export class Tally {
   run = 0;
@@ -108,6 +120,7 @@ export class Tally {
   typedErrors = 0;
   /** Cases whose operation the service reported Failed: the next run repeats the typed error. */
   finalFailures = 0;
+  knownFailures = 0;
   destructiveMax = 0;
   /** Destructive requests sent per case, including repeats the service refused. */
   destructiveSentMax = 0;
@@ -118,7 +131,7 @@ export class Tally {
     return (
       `fault matrix ${name}: ${this.run} cases run, ${this.skipped} skipped by rule, ` +
       `${this.succeeded} succeeded after retry, ${this.typedErrors} typed errors, ${this.faultsHit} faults hit, ` +
-      `${this.finalFailures} of them final (service reported Failed), ` +
+      `${this.finalFailures} of them final (service reported Failed), ${this.knownFailures} known failures, ` +
       `destructive calls max ${this.destructiveMax} per case (${this.destructiveSentMax} sent, refused repeats included), ` +
       `worst elapsed ${Math.round(this.worstOverDeadlineMs)} ms past the deadline`
     );
