@@ -18,6 +18,11 @@ export interface LrsArmOptions {
   databaseName: string;
   armEndpoint?: string | null;
   log?: (line: string) => void;
+  /**
+   * Deadline of the whole provider operation, from now: bounds every request, also those outside a wait (the
+   * PUT, POST and DELETE, the first reads), which otherwise had a 60 s attempt timeout and a 10 min budget.
+   */
+  operationDeadlineInMs?: number;
 }
 
 /**
@@ -31,7 +36,7 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
   const ref = parseManagedInstanceId(o.managedInstanceId);
   if (!ref)
     throw new MigrationError('InvalidInput', `managedInstanceId is not an ARM id: ${o.managedInstanceId}`);
-  const arm = new RawArm(o.armEndpoint, o.log);
+  const arm = new RawArm(o.armEndpoint, o.log, undefined, { deadlineInMs: o.operationDeadlineInMs });
   const instancePath =
     `/subscriptions/${ref.subscriptionId}/resourceGroups/${encodeURIComponent(ref.resourceGroupName)}` +
     `/providers/Microsoft.Sql/managedInstances/${encodeURIComponent(ref.managedInstanceName)}`;
@@ -107,7 +112,8 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
       });
       // An error answer is a state to report, not a broken call: 500 for a database that is not an LRS restore
       // (lrs-ps-stop-foreign-database w5) and for a failed one (lrs-ps-failed-start v4). Access problems are not.
-      if (r.status === 401 || r.status === 403 || r.status === 429) throw armError(r, doing);
+      // 502/503/504 are no state any recording shows (only 500 is): Azure could not answer, which proves nothing.
+      if ([401, 403, 429, 502, 503, 504].includes(r.status)) throw armError(r, doing);
       if (r.status >= 400) {
         const b = (r.body ?? {}) as { error?: { code?: string; message?: string } };
         return { unavailable: { status: r.status, code: b.error?.code, message: b.error?.message } };
@@ -151,7 +157,18 @@ export function createLrsArm(o: LrsArmOptions): LrsArmPort {
 
     async dropDatabase() {
       const doing = `dropping database ${db}`;
-      const r = await send('DELETE', `${dbPath}?${version}`, undefined, doing);
+      let r: RawResponse;
+      try {
+        r = await send('DELETE', `${dbPath}?${version}`, undefined, doing);
+      } catch (e) {
+        // The DELETE reached Azure but its answer was lost (the pipeline checked once: not gone yet). It is not
+        // sent again, and a later run could not tell a drop in flight from none (the database stays Restoring
+        // until it is gone, lrs-cancel): answer it as accepted, so the caller's wait for the database to be
+        // gone decides within its deadline. If it never goes, that wait fails and a later run may send it again.
+        if (!(e instanceof MigrationError && e.code === 'AzureOutcomeUnknown')) throw e;
+        o.log?.(`${e.message} Waiting for the database to be gone instead.`);
+        return {};
+      }
       if (r.status === 404) return {};
       return accepted(r, doing);
     },

@@ -51,7 +51,21 @@ function databaseId(i: Ready): string {
 /** Restore slots per managed instance, shared by the resources this provider process runs (one host per stack). */
 const SLOTS = new RestoreSlots();
 
-function context(i: Ready, raw: Props): { op: OperationContext; lrs: LrsContext } {
+/**
+ * The longest an operation may take: the deadlines of the waits it can run in turn (start, then the restore of
+ * the last backup and completion when `complete`; a started migration does not start again unless its database
+ * is gone, hence at least the start deadline). Every ARM request is bounded by it, also those outside a wait.
+ */
+function operationBudget(i: Ready, started: boolean): number {
+  const completing = i.complete === true ? i.restoreDeadlineInMs + i.completeDeadlineInMs : 0;
+  return Math.max(i.startDeadlineInMs, (started ? 0 : i.startDeadlineInMs) + completing);
+}
+
+function context(
+  i: Ready,
+  raw: Props,
+  operationDeadlineInMs?: number,
+): { op: OperationContext; lrs: LrsContext } {
   const op = new OperationContext(resourceLabel(KIND, raw, i.databaseName), [i.storageContainerSasToken]);
   const { createLrsArm } = require('../azure/lrs') as typeof import('../azure/lrs');
   const { createBackupStorage } = require('../storage/blob') as typeof import('../storage/blob');
@@ -62,6 +76,7 @@ function context(i: Ready, raw: Props): { op: OperationContext; lrs: LrsContext 
       databaseName: i.databaseName,
       armEndpoint: i.armEndpoint,
       log: op.say,
+      operationDeadlineInMs,
     }),
     storage:
       !i.useManagedIdentity && location && i.storageContainerSasToken
@@ -110,7 +125,13 @@ async function partial(i: Ready, lrs: LrsContext, record: LrsRecord, olds: Props
     if (!o.database || o.database.tags?.[OWNER_TAG] !== record.owner) return undefined;
     return { id: databaseId(i), properties: outputs(i, o, record, now, raw) };
   } catch {
-    return olds.databaseId ? { id: databaseId(i), properties: { ...olds, ...record } } : undefined;
+    if (olds.databaseId) return { id: databaseId(i), properties: { ...olds, ...record } };
+    // The service accepted our start (record.startedAt), but the state cannot be read now (the same fault that
+    // failed the operation): record the owner anyway, or the next run creates again with a new owner token and
+    // refuses its own database as foreign (DatabaseExists).
+    if (record.startedAt)
+      return { id: databaseId(i), properties: outputs(i, { database: undefined }, record, now, raw) };
+    return undefined;
   }
 }
 
@@ -169,7 +190,7 @@ export const logReplayMigration = {
 
   async create(news: Props) {
     const i = parse(news);
-    const { op, lrs } = context(i, news);
+    const { op, lrs } = context(i, news, operationBudget(i, false));
     const record = newRecord();
     try {
       const o = await converge(i, lrs, record);
@@ -182,8 +203,8 @@ export const logReplayMigration = {
 
   async update(id: string, olds: Props, news: Props) {
     const i = parse(news, true);
-    const { op, lrs } = context(i, news);
     const record = recordOf(olds);
+    const { op, lrs } = context(i, news, operationBudget(i, record.startedAt !== undefined));
     try {
       const o = await converge(i, lrs, record, olds);
       return { outs: plain(outputs(i, o, record, op.clock.now(), news)) };
@@ -207,7 +228,8 @@ export const logReplayMigration = {
 
   async delete(_id: string, props: Props) {
     const i = lrsTarget({ ...props, complete: false });
-    const { op, lrs } = context(i, props);
+    // A stop waits for the drop within the start deadline.
+    const { op, lrs } = context(i, props, i.startDeadlineInMs);
     op.say(formatPlan('delete plan', planDelete(props)));
     try {
       await stop(i, lrs, recordOf(props));
