@@ -180,7 +180,7 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
   };
 
   for (const op of [syncSwitch, cutover('tsqlFailover'), cutover('breakLink'), cleanup]) {
-    it(`${op.name}: every boundary, resumed at once and after the world settled, converges`, async () => {
+    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled`, async () => {
       const report = await crashEveryBoundary(rig, op, tally, scan);
       console.log(
         `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,

@@ -159,7 +159,7 @@ describe('LogReplayMigration crash-resume at every step boundary (issue 8)', fun
   };
 
   for (const op of [start, complete, destroy]) {
-    it(`${op.name}: every boundary, resumed at once and after the world settled, converges (or refuses as designed)`, async () => {
+    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled (or refuses as designed)`, async () => {
       const report = await crashEveryBoundary(rig, op, tally, scan);
       console.log(
         `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,
