@@ -7,7 +7,8 @@
  * - `slow`: waits `delayMs` of real time, then serves the request normally (acts late);
  * - `drop`: the connection is destroyed before the request is acted on (no answer);
  * - `lost`: the request is acted on, then the connection is destroyed instead of answering (a lost answer);
- * - `stall`: the request is neither acted on nor answered; the connection stays open until the client gives up;
+ * - `stall`: the request is neither acted on nor answered; the connection stays open until the client gives up
+ *   (with `when: 'after'`: acted on first, then not answered, a write whose answer never comes);
  * - `lroFailed`, `lroCanceled` (ARM only): the write is accepted (202) as usual, but the operation it starts ends
  *   Failed / Canceled with `errorCode` once `afterMs` of simulated time have passed, whatever the world did.
  */
@@ -51,7 +52,11 @@ export interface FaultSpec {
   pathPattern?: string | RegExp;
   /** How many matching requests the fault hits (default 1; Infinity until cleared). */
   times?: number;
+  /** Matching requests to let through untouched before the fault starts hitting (default 0). */
+  skip?: number;
   kind: FaultKind;
+  /** `stall` only: 'before' (default) holds the request unacted; 'after' acts on it, then holds the answer. */
+  when?: 'before' | 'after';
   /** Retry-After header (seconds) of 429 and 503 answers (429 defaults to 1). */
   retryAfterSeconds?: number;
   /** Real delay (ms) of a 'slow' answer, before the request is served normally (default 2000). */
@@ -70,6 +75,8 @@ export interface InjectedFault extends Readonly<FaultSpec> {
   remaining: number;
   /** Matching requests hit so far. */
   hits: number;
+  /** Matching requests let through so far (up to `skip`). */
+  skipped: number;
 }
 
 export class Faults {
@@ -81,7 +88,7 @@ export class Faults {
     if (!FAULT_KINDS.includes(spec.kind)) throw new RangeError(`unknown fault kind '${String(spec.kind)}'`);
     const times = spec.times ?? 1;
     if (!(times > 0)) throw new RangeError('times must be > 0');
-    const fault: InjectedFault = { ...spec, id: this.nextId++, remaining: times, hits: 0 };
+    const fault: InjectedFault = { ...spec, id: this.nextId++, remaining: times, hits: 0, skipped: 0 };
     this.faults.push(fault);
     return fault;
   }
@@ -105,9 +112,14 @@ export class Faults {
     path: string,
     kinds: readonly FaultKind[] = REQUEST_FAULT_KINDS,
   ): InjectedFault | undefined {
-    const fault = this.faults.find(
-      (f) => f.remaining > 0 && kinds.includes(f.kind) && matches(f, method, path),
-    );
+    const fault = this.faults.find((f) => {
+      if (!(f.remaining > 0 && kinds.includes(f.kind) && matches(f, method, path))) return false;
+      if (f.skipped < (f.skip ?? 0)) {
+        f.skipped += 1;
+        return false;
+      }
+      return true;
+    });
     if (!fault) return undefined;
     fault.remaining -= 1;
     fault.hits += 1;

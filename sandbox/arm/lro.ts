@@ -72,6 +72,11 @@ export class LroManager {
     return op;
   }
 
+  /** Operations still running (for tests: was a write's operation still in flight at a moment). */
+  inProgress(): Operation[] {
+    return [...this.operations.values()].filter((op) => op.status === 'InProgress');
+  }
+
   get(id: string): Operation | undefined {
     return this.operations.get(id.toLowerCase());
   }

@@ -128,7 +128,7 @@ export class ArmServer implements ArmContext {
       log(0, { fault });
       return;
     }
-    if (fault?.kind === 'stall') {
+    if (fault?.kind === 'stall' && fault.when !== 'after') {
       // Neither acted on nor answered: the client's own timeout (or the server's stop) ends the connection.
       log(0, { fault });
       return;
@@ -138,8 +138,9 @@ export class ArmServer implements ArmContext {
     let response: ArmResponse;
     try {
       const rawBody = await readBody(req);
-      if (fault && fault.kind !== 'slow' && fault.kind !== 'lost') response = faultResponse(fault);
-      else {
+      if (fault && fault.kind !== 'slow' && fault.kind !== 'lost' && fault.kind !== 'stall') {
+        response = faultResponse(fault);
+      } else {
         // Operations finish on simulated time, whether anyone polls them or not.
         if (!control) this.lro.settle();
         response = await this.dispatch(method, url, apiVersion, match, rawBody, req.headers);
@@ -151,6 +152,11 @@ export class ArmServer implements ArmContext {
     if (fault?.kind === 'lost') {
       // Acted on, then the connection dropped before the answer: the client cannot know what happened.
       req.socket.destroy();
+      log(0, { errorCode, fault, unsentStatus: response.status });
+      return;
+    }
+    if (fault?.kind === 'stall') {
+      // Acted on, then never answered: the connection stays open until the client gives up (or the server stops).
       log(0, { errorCode, fault, unsentStatus: response.status });
       return;
     }

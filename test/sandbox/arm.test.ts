@@ -440,6 +440,41 @@ describe('sandbox ARM stand-in: faults and operation answers', function () {
     assert.equal(sb.instance.databases.has('stalldb'), false, 'not acted on');
   });
 
+  it("stalls after acting (stall when: 'after') and lets matching requests through first (skip)", async () => {
+    const put = () =>
+      rawRequest(sb, 'PUT', `${base}/databases/stallafter${api}`, {
+        body: { location: sb.instance.location },
+      });
+    // skip 1: the first matching PUT is served; the second is acted on, then held without an answer.
+    const fault = sb.arm.faults.inject({
+      method: 'PUT',
+      pathPattern: '/databases/stallafter',
+      kind: 'stall',
+      when: 'after',
+      skip: 1,
+    });
+    assert.equal((await put()).status, 202);
+    sb.clock.advance(20_000);
+    await sb.world.tick();
+    sb.instance.databases.delete('stallafter');
+    const answered = await Promise.race([
+      put().then(
+        () => 'answered',
+        () => 'failed',
+      ),
+      waitFor(
+        'the held request in the log',
+        () => sb.arm.requests.count({ pathPattern: '/databases/stallafter' }) === 2,
+      ),
+    ]);
+    assert.equal(answered, true, 'no answer came');
+    assert.equal(sb.instance.databases.has('stallafter'), true, 'acted on');
+    const held = sb.arm.requests.filter({ pathPattern: '/databases/stallafter' })[1];
+    assert.deepEqual([held.status, held.fault, held.unsentStatus], [0, 'stall', 202]);
+    assert.deepEqual([fault.skipped, fault.hits], [1, 1]);
+    assert.ok(sb.arm.server.lro.inProgress().length > 0, 'its operation runs');
+  });
+
   it('ends the operation of every write Failed or Canceled on request (faults lroFailed, lroCanceled)', async () => {
     // A restore with its full backup restored, for completeRestore.
     await rawRequest(sb, 'PUT', `${base}/databases/cplt${api}`, { body: lrsBody('faultdb') });

@@ -255,6 +255,19 @@ describe('link workflow (fake world, fake clock)', () => {
     assert.deepEqual(world.miState.Sales, { state: 'ONLINE', readOnly: false });
   });
 
+  it('resumes after a crash once the link removal after a T-SQL failover ended: the route stays tsqlFailover', async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    // The T-SQL FAILOVER made SQL Server secondary, then the link's DELETE ended before state was saved (found by
+    // test/provider/crashResume/link.test.ts: the resumed run said breakLink).
+    world.sqlRole = 'SECONDARY';
+    world.link = undefined;
+    world.replicating = false;
+    world.readWriteAfter = 0;
+    const r = await drive(clock, cutover(i, ctx));
+    assert.equal(r.route, 'tsqlFailover');
+    assert.deepEqual(world.calls, [], 'no second failover, no second removal');
+  });
+
   it('refuses a cutover when the link exists on neither side', async () => {
     const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
     world.link = undefined;

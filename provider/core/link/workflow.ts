@@ -202,7 +202,8 @@ export async function cutover(
       cutoverAt: previous?.cutoverAt ?? iso(ctx.clock.now()),
       // Not recorded before the crash: the instance's clock now (later than the failover: never too early).
       managedInstanceCutoverAt: previous?.managedInstanceCutoverAt ?? (await ctx.mi.utcNow()),
-      route: previous?.route ?? (o.link ? 'tsqlFailover' : 'breakLink'),
+      // With the link gone, SQL Server secondary in its DAG says a T-SQL FAILOVER (breaking the link leaves it primary).
+      route: previous?.route ?? (o.link || eq(o.sqlServerRole, 'SECONDARY') ? 'tsqlFailover' : 'breakLink'),
       routeReason: previous?.routeReason,
       forced,
       // Not recorded before the crash: unknown per database (null), never an empty claim.

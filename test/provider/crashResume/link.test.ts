@@ -1,0 +1,196 @@
+/**
+ * DistributedAvailabilityGroupLink crash-resume at every step boundary of the sync switch (update Async → Sync),
+ * the cutover (update cutover: true, by T-SQL FAILOVER and by breaking the link) and the cleanup (destroy after the
+ * cutover) (issue 8): see driver.ts for how boundaries are recorded, held and resumed.
+ */
+import assert from 'node:assert/strict';
+import type { DeclaredResource, StepResult } from '../../../sandbox/engine/engine';
+import { managedInstanceId } from '../../../sandbox/world/instances';
+import { SecretScan } from '../../support/secretScan';
+import { type Rig, startRig } from '../rig';
+import {
+  crashEveryBoundary,
+  describeStep,
+  type Names,
+  type Operation,
+  type Subject,
+  Tally,
+  template,
+} from './driver';
+
+describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (issue 8)', function () {
+  this.timeout(400_000);
+  let rig: Rig;
+  let miId: string;
+  let n = 0;
+  const tally = new Tally();
+  const scan = new SecretScan();
+
+  before(async () => {
+    // As link.test.ts: the managed instance's first full backup after a cutover comes when a test says so.
+    rig = await startRig({
+      link: { firstBackupDelayMs: 24 * 3_600_000, managedInstance: { utcOffsetMinutes: 120 } },
+    });
+    miId = managedInstanceId(rig.sandbox.instance);
+    scan.secret(
+      rig.sandbox.sqlConnection('sqlServer').password,
+      rig.sandbox.sqlConnection('managedInstance').password,
+    );
+  });
+  after(async () => {
+    console.log(`      ${tally.line('DistributedAvailabilityGroupLink')}`);
+    await rig?.stop();
+  });
+
+  /** A fresh established link (no name is a part of another: Dg1k, Dg11k, Sg1k …). */
+  function freshLink(): Names {
+    n++;
+    const names = { dag: `Dg${n}k`, ag: `Sg${n}k`, miAg: `Mg${n}k`, db: `Od${n}q` };
+    rig.sandbox.link.establishLink({
+      name: names.dag,
+      sqlServerAg: names.ag,
+      miAg: names.miAg,
+      databases: [names.db],
+    });
+    return names;
+  }
+
+  function resource(names: Names, over: Record<string, unknown> = {}): DeclaredResource {
+    return {
+      name: `link-${names.dag}`,
+      providerText: rig.texts.link,
+      inputs: {
+        managedInstanceId: miId,
+        linkName: names.dag,
+        sqlServerAvailabilityGroupName: names.ag,
+        databaseNames: [names.db],
+        sqlServer: rig.sandbox.sqlConnection('sqlServer'),
+        managedInstanceSql: rig.sandbox.sqlConnection('managedInstance'),
+        replicationMode: 'Async',
+        lsnStabilityWindowInMs: 400, // 4 polls: the gate's shortest window without allowShortStabilityWindow
+        lsnPollIntervalInMs: 100,
+        lsnDeadlineInMs: 20_000,
+        pollIntervalInMs: 100,
+        operationDeadlineInMs: 20_000,
+        firstBackupDeadlineInMs: 30_000,
+        ...over,
+      },
+      secretInputs: ['sqlServer', 'managedInstanceSql'],
+    };
+  }
+
+  const accepted = (method: string, pathPattern: RegExp) =>
+    rig.sandbox.arm.requests
+      .filter({ method, pathPattern })
+      .filter((r) => (r.status >= 200 && r.status < 300) || (r.unsentStatus ?? 0) >= 200).length;
+  const applied = (pattern: RegExp) =>
+    (['sqlServer', 'managedInstance'] as const)
+      .flatMap((side) => rig.sandbox.sqlEndpoints[side].applied())
+      .filter((e) => pattern.test(e.sql)).length;
+
+  /** Destructive or irreversible calls on this link, each at most once over its whole life. */
+  const destructive = (names: Names) => () => ({
+    'ARM DELETE link': accepted('DELETE', new RegExp(`/distributedAvailabilityGroups/${names.dag}$`)),
+    'ARM POST failover': accepted(
+      'POST',
+      new RegExp(`/distributedAvailabilityGroups/${names.dag}/failover$`),
+    ),
+    'T-SQL FAILOVER': applied(new RegExp(`\\[${names.dag}\\] FAILOVER`)),
+    'DROP DAG': applied(new RegExp(`^DROP AVAILABILITY GROUP \\[${names.dag}\\]`)),
+    'DROP AG': applied(new RegExp(`^DROP AVAILABILITY GROUP \\[${names.ag}\\]`)),
+    'ALTER … SYNCHRONOUS_COMMIT': applied(new RegExp(`\\[${names.dag}\\][\\s\\S]* SYNCHRONOUS_COMMIT`)),
+  });
+
+  type Engine = ReturnType<Rig['engine']>;
+  function subject(names: Names, engine: Engine, run: () => Promise<StepResult[]>): Subject {
+    return {
+      names,
+      engine,
+      run,
+      summary: async (result) => summary(names, engine, result),
+      destructive: destructive(names),
+    };
+  }
+
+  /** The key outputs and what the world says of the link. */
+  function summary(names: Names, engine: Engine, result: StepResult[]): Record<string, unknown> {
+    const out = result[0]?.outputs ?? {};
+    const link = rig.sandbox.link.snapshot().links.find((l) => l.name === names.dag);
+    const ags = rig.sandbox.link.snapshot().sqlServer.availabilityGroups.map((a) => a.name);
+    return {
+      op: result[0]?.op,
+      state: engine.state().resources.length,
+      sqlServerReplicationMode: out.sqlServerReplicationMode,
+      managedInstanceReplicationMode: out.managedInstanceReplicationMode,
+      cutoverAt: typeof out.cutoverAt === 'string',
+      linkState: out.linkState,
+      forcedFailover: out.forcedFailover,
+      failoverRouteUsed: out.failoverRouteUsed,
+      finalLsns: Object.keys((out.finalLsns as object | null | undefined) ?? {}).map((k) =>
+        template(k, names),
+      ),
+      world: link
+        ? { primary: link.primary, onSqlServer: link.onSqlServer, onManagedInstance: link.onManagedInstance }
+        : 'gone',
+      sqlServerAgs: ags.filter((a) => a === names.dag || a === names.ag).map((a) => template(a, names)),
+    };
+  }
+
+  const SETTLE_MS = 120_000;
+  const SECRET_INPUTS = ['sqlServer', 'managedInstanceSql'];
+
+  const syncSwitch: Operation = {
+    name: 'sync switch',
+    settleMs: SETTLE_MS,
+    secretOutputs: SECRET_INPUTS,
+    async fresh() {
+      const names = freshLink();
+      const engine = rig.engine(`crash-${names.dag}`);
+      await engine.up([resource(names)]);
+      return subject(names, engine, () => engine.up([resource(names, { replicationMode: 'Sync' })]));
+    },
+  };
+
+  const cutover = (route: 'tsqlFailover' | 'breakLink'): Operation => ({
+    name: `cutover (${route})`,
+    settleMs: SETTLE_MS,
+    secretOutputs: SECRET_INPUTS,
+    async fresh() {
+      const names = freshLink();
+      const engine = rig.engine(`crash-${names.dag}`);
+      const over = { replicationMode: 'Sync', failoverRoute: route };
+      await engine.up([resource(names, over)]);
+      return subject(names, engine, () => engine.up([resource(names, { ...over, cutover: true })]));
+    },
+  });
+
+  const cleanup: Operation = {
+    name: 'cleanup',
+    settleMs: SETTLE_MS,
+    secretOutputs: SECRET_INPUTS,
+    async fresh() {
+      const names = freshLink();
+      const engine = rig.engine(`crash-${names.dag}`);
+      const over = { replicationMode: 'Sync', cleanup: 'linkAndAvailabilityGroup' };
+      await engine.up([resource(names, over)]);
+      await engine.up([resource(names, { ...over, cutover: true })]);
+      rig.sandbox.link.takeFirstFullBackup(names.db);
+      return subject(names, engine, () => engine.destroy());
+    },
+  };
+
+  for (const op of [syncSwitch, cutover('tsqlFailover'), cutover('breakLink'), cleanup]) {
+    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled`, async () => {
+      const report = await crashEveryBoundary(rig, op, tally, scan);
+      console.log(
+        `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,
+      );
+      assert.deepEqual(report.failures, []);
+    });
+  }
+
+  it('no secret in the state files, logs, errors or outputs of any case', () => {
+    scan.add('state files and logs', rig.leakSurface());
+    scan.assertClean();
+  });
+});
