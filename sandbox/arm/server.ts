@@ -286,7 +286,9 @@ function errorResponse(err: unknown): ArmResponse {
     return { status: 401, headers: { 'WWW-Authenticate': err.wwwAuthenticate }, body: err.toBody() };
   }
   if (err instanceof ServiceError) return { status: err.statusCode, body: err.toBody() };
-  console.error('[arm stand-in] unexpected error:', err);
+  // A client that gave up (a timeout of a slow or stalled request) aborts its request: nobody hears an answer.
+  const aborted = (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
+  if (!aborted) console.error('[arm stand-in] unexpected error:', err);
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, body: new ServiceError('InternalServerError', message, 500).toBody() };
 }
