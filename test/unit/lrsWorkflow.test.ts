@@ -449,6 +449,44 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     }
   });
 
+  it('stop tells a restore details 500 burst from the 500 state by its start operation', async () => {
+    const clock = new FakeClock();
+    const startUrl = 'https://arm/managedDatabaseRestoreAzureAsyncOperation/s1';
+    const restoring = () => ({ id: 'd', status: 'Restoring', tags: own });
+    // Burst: two 500s while the start operation is InProgress, then the details answer: dropped.
+    const burst = Object.assign(new FakeLrsArm(), { db: restoring(), start: { status: 'InProgress' } });
+    let fiveHundreds = 0;
+    burst.onPoll = (a) => {
+      a.details = fiveHundreds++ < 2 ? undefined : { status: 'Restoring' };
+    };
+    const b = lrsContext(burst, clock);
+    assert.equal(
+      await drive(clock, stop(inputs(), b.ctx, record({ startOperationUrl: startUrl }))),
+      'dropped',
+    );
+    assert.equal(burst.count('getRestoreDetails'), 3);
+    assert.equal(burst.count('dropDatabase'), 1);
+    // The state: the start operation Failed (lrs-ps-failed-start): kept at once, no second reading.
+    const failed = Object.assign(new FakeLrsArm(), { db: restoring(), start: { status: 'Failed' } });
+    const f = lrsContext(failed, clock);
+    assert.equal(
+      await drive(clock, stop(inputs(), f.ctx, record({ startOperationUrl: startUrl }))),
+      'kept-unproven',
+    );
+    assert.deepEqual([failed.count('getRestoreDetails'), failed.count('getOperation')], [1, 1]);
+    assert.equal(failed.count('dropDatabase'), 0);
+    // 500s past the start deadline while InProgress: the 500 stands, kept (never dropped on no proof).
+    const stuck = Object.assign(new FakeLrsArm(), { db: restoring(), start: { status: 'InProgress' } });
+    const s = lrsContext(stuck, clock);
+    const t0 = clock.now();
+    assert.equal(
+      await drive(clock, stop(inputs(), s.ctx, record({ startOperationUrl: startUrl }))),
+      'kept-unproven',
+    );
+    assert.equal(stuck.count('dropDatabase'), 0);
+    assert.ok(clock.now() - t0 <= inputs().startDeadlineInMs + inputs().pollIntervalInMs);
+  });
+
   it('stop waits for GET to answer 404, not for the drop operation', async () => {
     const clock = new FakeClock();
     const arm = new FakeLrsArm();

@@ -1,6 +1,7 @@
 import { formatPlan } from '../plan';
 import { describeObservation, type Observation } from './phase';
-import { isUnavailable } from './ports';
+import { isUnavailable, type RestoreDetailsReading } from './ports';
+import { MigrationError } from '../errors';
 import { type LrsContext, type LrsRecord, LRS_TYPE, OWNER_TAG, type Target } from './record';
 
 export type DeleteOutcome =
@@ -20,7 +21,8 @@ export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promi
     database !== undefined &&
     !/^online$/i.test(database.status ?? '') &&
     database.tags?.[OWNER_TAG] === record.owner;
-  const o: Observation = { database, details: needsProof ? await ctx.arm.getRestoreDetails() : undefined };
+  const details = needsProof ? await restoreDetailsPastBursts(i, ctx, record) : undefined;
+  const o: Observation = { database, details };
   const db = i.databaseName;
   const d = o.details;
   const keep = (outcome: DeleteOutcome, why: string): DeleteOutcome => {
@@ -71,4 +73,43 @@ export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promi
   });
   ctx.log(`database ${db} dropped: the migration was stopped before completion`);
   return 'dropped';
+}
+
+/**
+ * Restore details, read as proof before a drop. A 500 is two things: the recorded answer for a database that is
+ * not (or no longer) an LRS restore in progress (lrs-ps-stop-foreign-database w5, lrs-ps-failed-start v4), and a
+ * server error. This resource's start operation tells them apart: it stays InProgress while the restore runs
+ * (lrs-continuous t2…t22, lrs-ps-stop x6) and ends Failed on a failed restore (lrs-ps-failed-start) or Succeeded
+ * once dropped or completed (lrs-cancel u9). While it is InProgress a 500 is a burst: read again, every poll
+ * interval, until the details answer or the start deadline passes (then the 500 stands: the database is kept).
+ */
+async function restoreDetailsPastBursts(
+  i: Target,
+  ctx: LrsContext,
+  record: LrsRecord,
+): Promise<RestoreDetailsReading> {
+  const first = await ctx.arm.getRestoreDetails();
+  const is500 = (d: RestoreDetailsReading) => isUnavailable(d) && d.unavailable.status === 500;
+  if (!is500(first) || !record.startOperationUrl) return first;
+  const start = await ctx.arm.getOperation(record.startOperationUrl);
+  if (!/^inprogress$/i.test(start.status ?? '')) return first;
+  ctx.log(
+    `restore details of ${i.databaseName} answered HTTP 500 while its restore is running (start operation InProgress): reading them again`,
+  );
+  let last = first;
+  try {
+    return await ctx.wait({
+      what: `the restore details of ${i.databaseName} (proof before the drop)`,
+      poll: async () => (last = await ctx.arm.getRestoreDetails()),
+      judge: (d) => (is500(d) ? { done: false, waiting: 'HTTP 500 from restore details' } : { done: true }),
+      describe: (d) =>
+        isUnavailable(d) ? `HTTP ${d.unavailable.status}` : `restore ${d.status ?? 'status unknown'}`,
+      deadline: ctx.clock.now() + i.startDeadlineInMs,
+      intervalMs: i.pollIntervalInMs,
+    });
+  } catch (err) {
+    // The deadline passed on 500s: they stand as the state; the stop keeps the database and says so.
+    if (err instanceof MigrationError && err.code === 'Timeout') return last;
+    throw err;
+  }
 }
