@@ -120,7 +120,8 @@ export class DistributedAvailabilityGroupLink extends pulumi.dynamic.Resource {
   declare readonly failoverRouteReason: pulumi.Output<string | null>;
   declare readonly linkRemovedAtFailover: pulumi.Output<boolean | null>;
   declare readonly sqlServerRole: pulumi.Output<string | null>;
-  declare readonly forcedFailover: pulumi.Output<boolean>;
+  /** True when the failover was forced; null when unknown (a run resumed after an interrupted failover, with allowDataLoss set). */
+  declare readonly forcedFailover: pulumi.Output<boolean | null>;
   declare readonly finalLsns: pulumi.Output<Record<string, string | null> | null>;
   declare readonly cleanupDone: pulumi.Output<boolean>;
   declare readonly cleanupAt: pulumi.Output<string | null>;

@@ -117,7 +117,8 @@ function extraFrom(olds: Props): Extra {
     e.route = olds.failoverRouteUsed;
   if (typeof olds.failoverRouteReason === 'string') e.routeReason = olds.failoverRouteReason;
   if (typeof olds.linkRemovedAtFailover === 'boolean') e.linkRemoved = olds.linkRemovedAtFailover;
-  if (typeof olds.forcedFailover === 'boolean') e.forced = olds.forcedFailover;
+  if (typeof olds.forcedFailover === 'boolean' || olds.forcedFailover === null)
+    e.forced = olds.forcedFailover;
   if (olds.finalLsns && typeof olds.finalLsns === 'object')
     e.finalLsns = olds.finalLsns as Record<string, string | null>;
   if (typeof olds.cleanupAt === 'string') e.cleanupAt = olds.cleanupAt;

@@ -166,7 +166,13 @@ export interface CutoverResult {
   managedInstanceCutoverAt?: string;
   route: Route;
   routeReason?: string;
-  forced: boolean;
+  /**
+   * Whether the failover was forced (ForcedAllowDataLoss, or breaking the link without a passed gate). Null:
+   * unknown. A run resumed after an interrupted one that had already failed over and ended the split brain
+   * cannot tell a forced failover from a planned one (nothing Azure or SQL Server shows afterwards says which),
+   * so with allowDataLoss set it reports null and says so, never false.
+   */
+  forced: boolean | null;
   finalLsns: Record<string, string | null>;
   /** The cutover removed the link on the managed instance (or it was gone already). */
   linkRemoved?: boolean;
@@ -194,8 +200,14 @@ export async function cutover(
       ctx.log(
         `SQL Server is still primary of ${i.linkName} while the managed instance is: the failover was forced`,
       );
-    // Outputs written before the cutover say forcedFailover false: only a recorded true or the split brain count.
-    const forced = previous?.forced === true || splitBrain;
+    // Outputs written before the cutover say forcedFailover false: only a recorded true or the split brain count
+    // as forced. Without allowDataLoss this resource cannot have forced it; with it, an interrupted run may have:
+    // unknown (null), said loudly, never a false "not forced".
+    const forced = previous?.forced === true || splitBrain ? true : i.allowDataLoss ? null : false;
+    if (forced === null)
+      ctx.log(
+        `WARNING: the failover of ${i.linkName} was made by an earlier run that was interrupted, with allowDataLoss set: whether it was forced (data may be lost) is not known, so forcedFailover is null. Compare the data on the managed instance with SQL Server's before removing SQL Server's copy.`,
+      );
     if (splitBrain) await endSplitBrain(i, ctx);
     const linkRemoved = await removeLinkIfAsked(i, ctx, o.link !== undefined);
     result = {
@@ -556,7 +568,7 @@ export function linkOutputs(
     managedInstanceCutoverAt: extra.managedInstanceCutoverAt ?? null,
     failoverRouteUsed: extra.route ?? null,
     failoverRouteReason: extra.routeReason ?? null,
-    forcedFailover: extra.forced ?? false,
+    forcedFailover: extra.forced === undefined ? false : extra.forced,
     finalLsns: extra.finalLsns ?? null,
     linkRemovedAtFailover: extra.linkRemoved ?? null,
     cleanupDone: extra.cleanupAt !== undefined,
