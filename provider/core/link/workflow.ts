@@ -209,7 +209,12 @@ export async function cutover(
         `WARNING: the failover of ${i.linkName} was made by an earlier run that was interrupted, with allowDataLoss set: whether it was forced (data may be lost) is not known, so forcedFailover is null. Compare the data on the managed instance with SQL Server's before removing SQL Server's copy.`,
       );
     if (splitBrain) await endSplitBrain(i, ctx);
-    const linkRemoved = await removeLinkIfAsked(i, ctx, o.link !== undefined);
+    // No cutover recorded: an interrupted run failed over, and may have sent the removal's DELETE already.
+    const present =
+      o.link !== undefined && !i.keepLinkAfterFailover && !previous?.cutoverAt
+        ? await removalInFlight(i, ctx)
+        : o.link !== undefined;
+    const linkRemoved = await removeLinkIfAsked(i, ctx, present);
     result = {
       cutoverAt: previous?.cutoverAt ?? iso(ctx.clock.now()),
       // Not recorded before the crash: the instance's clock now (later than the failover: never too early).
@@ -303,6 +308,38 @@ export async function cutover(
   });
   ctx.log(`cutover done: ${i.databaseNames.join(', ')} online and read-write on the managed instance`);
   return result;
+}
+
+/**
+ * How long a resumed cutover watches a failed-over link before removing it: a DELETE the interrupted run sent
+ * runs for 11–23 s (link-mgmt seq 8–10, link-errors), and until it ends the link looks as before. Nothing else
+ * shows a removal in flight (a Pulumi update cannot save state midway), so the resumed run waits this long for
+ * the link to go by itself before it sends a DELETE; at most a quarter of the operation deadline.
+ */
+export const RESUMED_REMOVAL_WATCH_MS = 30_000;
+
+/** True when the link is still there after the watch (then it is removed), false when it went by itself. */
+async function removalInFlight(i: ReadyLink, ctx: LinkContext): Promise<boolean> {
+  ctx.log(
+    `link ${i.linkName} failed over in an interrupted run: watching it for a removal already in flight before removing it`,
+  );
+  try {
+    await ctx.wait({
+      what: `a removal of ${i.linkName} sent by the interrupted run`,
+      poll: () => ctx.arm.getLink(),
+      judge: (l) => (l ? { done: false, waiting: 'the link is still there' } : { done: true }),
+      describe: (l) => (l ? `link ${l.instanceLinkRole ?? 'present'}` : 'link removed'),
+      // A quarter of the operation deadline at most: the rest is left for the DELETE, its operation and the
+      // verification, which share that deadline.
+      deadline: ctx.clock.now() + Math.min(RESUMED_REMOVAL_WATCH_MS, i.operationDeadlineInMs / 4),
+      intervalMs: i.pollIntervalInMs,
+    });
+    ctx.log(`link ${i.linkName} was removed by the interrupted run's DELETE: not sending another`);
+    return false;
+  } catch (err) {
+    if (err instanceof MigrationError && err.code === 'Timeout') return true;
+    throw err;
+  }
 }
 
 /** The migration guide removes the link at the failover; keepLinkAfterFailover keeps it (for failback). */

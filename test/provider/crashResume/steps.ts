@@ -138,16 +138,6 @@ export const KNOWN_FAILURES: ReadonlyArray<{
     reason:
       'second DELETE database when resumed within seconds of the first: its drop in progress is not visible',
   },
-  {
-    // Same shape for the link: after the T-SQL FAILOVER (or the forced one) the cutover removes the link (ARM DELETE); until that
-    // operation ends the link is still there, failed over (instanceLinkRole Primary), and the resumed cutover
-    // removes it again. The removal is after the failover (no data at stake) but it is a second DELETE.
-    operation: 'cutover \\((tsqlFailover|forced)\\)',
-    step: /^ARM DELETE distributedAvailabilityGroups\//,
-    when: 'after',
-    inFlight: true,
-    reason: 'second DELETE link when resumed while the first DELETE still runs: its operation is not visible',
-  },
 ];
 
 export function knownFailure(
