@@ -216,7 +216,8 @@ export const logReplayMigration = {
 
   async read(id: string, props: Props) {
     const i = lrsTarget(props);
-    const { op, lrs } = context(i, props);
+    // A refresh is a few reads: they hold to the start deadline, the shortest wait the resource has.
+    const { op, lrs } = context(i, props, i.startDeadlineInMs);
     try {
       const record = recordOf(props);
       const o = await observe(i, lrs, record);

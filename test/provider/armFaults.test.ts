@@ -134,4 +134,29 @@ describe('ARM faults through the provider host (LogReplayMigration)', function (
     assert.equal(engine.state().resources.length, 0);
     assert.equal(deletes().length, 1);
   });
+  it('a refresh whose GET stalls fails within the start deadline, not when the connection gives up', async () => {
+    await seed('Refresh');
+    const engine = rig.engine('refresh');
+    const declared = lrsResource(rig, 'refresh', inputs('Refresh', { startDeadlineInMs: 3_000 }));
+    await engine.up([declared]);
+    rig.sandbox.arm.faults.inject({
+      method: 'GET',
+      pathPattern: /databases\/Refresh/,
+      kind: 'stall',
+      times: Infinity,
+    });
+    const t0 = Date.now();
+    const error = await engine.refresh().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    const elapsed = Date.now() - t0;
+    assert.ok(error, 'the refresh ended although every GET stalled');
+    assert.match(error.message, /deadline|Timeout/i);
+    // The start deadline (3 s) plus a load allowance of 4 s on a busy CI machine; before, it took the
+    // transport's own timeout (a minute or more).
+    assert.ok(elapsed < 7_000, `refresh took ${elapsed} ms`);
+    rig.sandbox.arm.faults.clear();
+    await engine.destroy();
+  });
 });
