@@ -353,49 +353,41 @@ export const STATEMENTS: Statement[] = [
       ],
     }),
   ),
+  // Whether an AG exists and what uses it, in one query: a row per database of the AG (LEFT JOIN: one row with
+  // NULL database_name when it has none; no row when there is no such AG), each with the number of DAGs whose
+  // replicas name the AG (sys.availability_replicas: a DAG's replica_server_name is its member AG's name).
   statement(
     'availabilityGroupUsage',
-    `SELECT
-       (SELECT COUNT(*) FROM sys.availability_databases_cluster adc
-          JOIN sys.availability_groups ag ON ag.group_id = adc.group_id WHERE ag.name = @ag) AS database_count,
+    `SELECT ag.name AS ag_name, ag.is_distributed, adc.database_name,
        (SELECT COUNT(*) FROM sys.availability_replicas ar
           JOIN sys.availability_groups dag ON dag.group_id = ar.group_id
-          WHERE dag.is_distributed = 1 AND ar.replica_server_name = @ag) AS dag_count`,
+          WHERE dag.is_distributed = 1 AND ar.replica_server_name = @ag) AS dag_count
+     FROM sys.availability_groups ag
+     LEFT JOIN sys.availability_databases_cluster adc ON adc.group_id = ag.group_id
+     WHERE ag.name = @ag`,
     ['ag'],
     ({ world, side, params }) => {
       const ag = params.ag;
-      const databases = world
-        .availabilityGroups(side)
-        .filter((g) => eq(ag, g.name))
-        .reduce((n, g) => n + g.databases.length, 0);
+      const dags = ag === null ? 0 : world.dagsUsing(side, ag);
       return {
         resultSets: [
           {
-            columns: [col.int('database_count'), col.int('dag_count')],
-            rows: [[databases, ag === null ? 0 : world.dagsUsing(side, ag)]],
+            columns: [
+              col.sysname('ag_name'),
+              col.bit('is_distributed'),
+              col.sysname('database_name'),
+              col.int('dag_count'),
+            ],
+            rows: world
+              .availabilityGroups(side)
+              .filter((g) => eq(ag, g.name))
+              .flatMap((g) =>
+                (g.databases.length ? g.databases : [null]).map((d) => [g.name, g.isDistributed, d, dags]),
+              ),
           },
         ],
       };
     },
-  ),
-  statement(
-    'availabilityGroupDatabases',
-    `SELECT adc.database_name
-     FROM sys.availability_databases_cluster adc
-     JOIN sys.availability_groups ag ON ag.group_id = adc.group_id
-     WHERE ag.name = @ag`,
-    ['ag'],
-    ({ world, side, params }) => ({
-      resultSets: [
-        {
-          columns: [col.sysname('database_name')],
-          rows: world
-            .availabilityGroups(side)
-            .filter((g) => eq(params.ag, g.name))
-            .flatMap((g) => g.databases.map((d) => [d])),
-        },
-      ],
-    }),
   ),
   statement(
     'dropAvailabilityGroup',

@@ -480,9 +480,11 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     const ag = await query(sqlServer, statements.availabilityGroupByName, { name: DAG });
     assert.deepEqual(ag.recordset, [{ name: DAG, is_distributed: true }]);
     const usage = await query(sqlServer, statements.availabilityGroupUsage, { ag: SQL_AG });
-    assert.deepEqual(usage.recordset, [{ database_count: 1, dag_count: 1 }]);
-    const dbs = await query(sqlServer, statements.availabilityGroupDatabases, { ag: SQL_AG });
-    assert.deepEqual(dbs.recordset, [{ database_name: DB }]);
+    assert.deepEqual(usage.recordset, [
+      { ag_name: SQL_AG, is_distributed: false, database_name: DB, dag_count: 1 },
+    ]);
+    const none = await query(sqlServer, statements.availabilityGroupUsage, { ag: 'NoSuchAg' });
+    assert.deepEqual(none.recordset, [], 'no such AG: no row');
     const [{ utc_now: miNow }] = (await query(mi, statements.utcNow)).recordset;
     assert.match(String(miNow), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}$/, 'style 126, no zone');
     const backups = await query(mi, statements.firstFullBackupOnMi, { db: DB, since: String(miNow) });

@@ -20,6 +20,8 @@ export class FakeLinkWorld {
   /** Reads of the link (ARM GET) and of SQL Server's DAG replicas, counted (issue 9). */
   linkReads = 0;
   replicaReads = 0;
+  /** Cleanup's reads on SQL Server: does an AG exist, what uses it (issue 9). */
+  agReads = 0;
   /** SQL Server's own role in the DAG (stays PRIMARY after a forced failover: split brain). */
   sqlRole: 'PRIMARY' | 'SECONDARY' = 'PRIMARY';
   /** The databases of the link. */
@@ -164,10 +166,14 @@ export class FakeLinkWorld {
       this.sqlRole = 'SECONDARY';
     },
     availabilityGroup: async (name) => {
+      this.agReads++;
       if (name === 'DAG') return this.dagOnSql ? { distributed: true } : undefined;
       return this.agOnSql ? { distributed: false } : undefined;
     },
-    availabilityGroupUsage: async () => ({ databases: this.agDatabases, dagCount: this.dagOnSql ? 1 : 0 }),
+    availabilityGroupUsage: async () => {
+      this.agReads++;
+      return this.agOnSql ? { databases: this.agDatabases, dagCount: this.dagOnSql ? 1 : 0 } : undefined;
+    },
     dropAvailabilityGroup: async (name) => {
       this.calls.push(`sql.drop:${name}`);
       if (name === 'DAG') this.dagOnSql = false;

@@ -442,8 +442,9 @@ export async function cleanupAfterCutover(
   let droppedAvailabilityGroup = false;
   if (i.cleanup === 'linkAndAvailabilityGroup') {
     const ag = i.sqlServerAvailabilityGroupName;
-    if (await ctx.sql.availabilityGroup(ag)) {
-      const usage = await ctx.sql.availabilityGroupUsage(ag);
+    // One query: whether it exists, its databases and the DAGs it is a member of (issue 9).
+    const usage = await ctx.sql.availabilityGroupUsage(ag);
+    if (usage) {
       const mine = new Set(i.databaseNames.map((d) => d.toLowerCase()));
       const others = usage.databases.filter((d) => !mine.has(d.toLowerCase()));
       if (others.length || usage.dagCount > 0) {
@@ -467,8 +468,10 @@ export async function deleteLinkResource(
   ctx: LinkContext,
   olds: Record<string, unknown>,
 ): Promise<string> {
-  const o = await observeLink(i, ctx);
-  const done = typeof olds.cutoverAt === 'string' || (cutOver(o) && (await allReadWrite(i, ctx)));
+  // A recorded cutover is the answer: the cleanup reads what it acts on itself (issue 9: no observation first).
+  const recorded = typeof olds.cutoverAt === 'string';
+  const o = recorded ? undefined : await observeLink(i, ctx);
+  const done = recorded || (cutOver(o!) && (await allReadWrite(i, ctx)));
   const miCutoverAt =
     typeof olds.managedInstanceCutoverAt === 'string' ? olds.managedInstanceCutoverAt : undefined;
   if (done) {
@@ -486,7 +489,7 @@ export async function deleteLinkResource(
       return 'forgotten';
     case 'breakLink':
       ctx.log(`breaking the link ${i.linkName} before cutover (ARM DELETE): SQL Server stays primary`);
-      if (o.link) await ctx.arm.deleteLink();
+      if (o!.link) await ctx.arm.deleteLink();
       return 'broken';
     default:
       throw new MigrationError(
