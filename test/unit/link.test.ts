@@ -416,6 +416,9 @@ describe('link route (update policy, version)', () => {
     const k = await drive(b.clock, cutover(b.i, b.ctx));
     assert.equal(k.linkRemoved, false);
     assert.ok(!b.world.calls.includes('arm.delete'));
+    // The outputs take the link from the cutover's last reading (issue 9): gone, or kept and Primary.
+    assert.equal(r.linkAfter, undefined);
+    assert.equal(k.linkAfter?.instanceLinkRole, 'Primary');
   });
 });
 

@@ -52,6 +52,23 @@ export interface LinkObservation {
 
 export async function observeLink(i: ReadyLink, ctx: LinkContext): Promise<LinkObservation> {
   const [link, replicas] = await Promise.all([ctx.arm.getLink(), ctx.sql.dagReplicas(i.linkName)]);
+  return observationOf(i, link, replicas);
+}
+
+/**
+ * The observation after a cutover or cleanup: the link as its last reading showed it (undefined: its removal
+ * verified by a GET answering 404; issue 9: not read again), SQL Server's replicas read now (the failover
+ * changed SQL Server's role, which no earlier reading shows).
+ */
+export async function observeAfter(
+  i: ReadyLink,
+  ctx: LinkContext,
+  link: LinkView | undefined,
+): Promise<LinkObservation> {
+  return observationOf(i, link, await ctx.sql.dagReplicas(i.linkName));
+}
+
+function observationOf(i: ReadyLink, link: LinkView | undefined, replicas: ReplicaRow[]): LinkObservation {
   const own = replicas.find((r) => eq(r.replicaServerName, i.sqlServerAvailabilityGroupName));
   const other = replicas.find((r) => !eq(r.replicaServerName, i.sqlServerAvailabilityGroupName));
   // SQL Server's definition names the member the ALTER must use: older links name the managed instance itself,
@@ -170,6 +187,11 @@ export interface CutoverResult {
   finalLsns: Record<string, string | null>;
   /** The cutover removed the link on the managed instance (or it was gone already). */
   linkRemoved?: boolean;
+  /**
+   * Not an output: the link as the cutover's last reading of it showed it; undefined when the link is gone
+   * (the removal's own GET answered 404, or the first reading found none).
+   */
+  linkAfter?: LinkView;
 }
 
 export async function cutover(
@@ -196,8 +218,9 @@ export async function cutover(
       );
     // Outputs written before the cutover say forcedFailover false: only a recorded true or the split brain count.
     const forced = previous?.forced === true || splitBrain;
-    if (splitBrain) await endSplitBrain(i, ctx);
-    const linkRemoved = await removeLinkIfAsked(i, ctx, o.link !== undefined);
+    // The verification's last reading, when SQL Server was set secondary.
+    const seen = (splitBrain ? await endSplitBrain(i, ctx) : undefined) ?? o;
+    const linkRemoved = await removeLinkIfAsked(i, ctx, seen.link !== undefined);
     result = {
       cutoverAt: previous?.cutoverAt ?? iso(ctx.clock.now()),
       // Not recorded before the crash: the instance's clock now (later than the failover: never too early).
@@ -209,6 +232,7 @@ export async function cutover(
       // Not recorded before the crash: unknown per database (null), never an empty claim.
       finalLsns: previous?.finalLsns ?? Object.fromEntries(i.databaseNames.map((d) => [d, null])),
       linkRemoved: previous?.linkRemoved ?? linkRemoved,
+      linkAfter: linkRemoved ? undefined : seen.link,
     };
   } else {
     const info = await ctx.sql.info();
@@ -262,9 +286,10 @@ export async function cutover(
     } else {
       after = await failover(i, ctx, decision.route, forced);
     }
-    if (forced && decision.route === 'tsqlFailover') await endSplitBrain(i, ctx);
-    const linkRemoved =
-      decision.route === 'breakLink' || (await removeLinkIfAsked(i, ctx, after !== undefined));
+    if (forced && decision.route === 'tsqlFailover') after = (await endSplitBrain(i, ctx))?.link ?? after;
+    const removedNow =
+      decision.route !== 'breakLink' && (await removeLinkIfAsked(i, ctx, after !== undefined));
+    const linkRemoved = decision.route === 'breakLink' || removedNow;
     result = {
       cutoverAt: iso(ctx.clock.now()),
       managedInstanceCutoverAt,
@@ -273,6 +298,7 @@ export async function cutover(
       forced,
       finalLsns,
       linkRemoved,
+      linkAfter: removedNow ? undefined : after,
     };
   }
   await ctx.wait({
@@ -310,20 +336,21 @@ async function removeLinkIfAsked(i: ReadyLink, ctx: LinkContext, present: boolea
 /**
  * After a forced failover the managed instance is primary and SQL Server still accepts writes (split brain,
  * failover guide "Inconsistent state after forced failover"): SET (ROLE = SECONDARY) on SQL Server, verified,
- * or, with afterForcedFailover 'leaveSqlServerPrimary', a loud warning.
+ * or, with afterForcedFailover 'leaveSqlServerPrimary', a loud warning. Answers the verification's last
+ * reading (undefined: nothing read).
  */
-async function endSplitBrain(i: ReadyLink, ctx: LinkContext): Promise<void> {
+async function endSplitBrain(i: ReadyLink, ctx: LinkContext): Promise<LinkObservation | undefined> {
   if (i.afterForcedFailover !== 'setSqlServerSecondary') {
     ctx.log(
       `WARNING: SQL Server is still primary of ${i.linkName} and accepts writes (split brain); afterForcedFailover is leaveSqlServerPrimary: stop the applications writing to SQL Server and run ALTER AVAILABILITY GROUP [${i.linkName}] SET (ROLE = SECONDARY) there`,
     );
-    return;
+    return undefined;
   }
   ctx.log(
     `ending the split brain: SQL Server takes the secondary role in ${i.linkName} (ALTER AVAILABILITY GROUP ... SET (ROLE = SECONDARY))`,
   );
   await ctx.sql.setDagRoleSecondary(i.linkName);
-  await ctx.wait({
+  return ctx.wait({
     what: `SQL Server to be secondary in ${i.linkName}`,
     poll: () => observeLink(i, ctx),
     judge: (o) =>
