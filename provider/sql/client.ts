@@ -285,6 +285,7 @@ export function managedInstanceSqlPort(session: SqlSession): ManagedInstanceSqlP
         syncState: str(r.synchronization_state_desc),
         hardened: parseLsn(r.last_hardened_lsn),
         endOfLog: parseLsn(r.end_of_log_lsn),
+        utcNow: str(r.utc_now),
       }));
     },
     async databaseState(database, opts) {

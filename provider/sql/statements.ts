@@ -56,12 +56,15 @@ WHERE ag.is_distributed = 1 AND ag.name = @dag`;
 
 /**
  * LSN gate, managed instance side: the local row of every replicated database in one query. Business
- * Critical: only the primary replica's row counts (the failover guide's `is_primary_replica = 1`).
+ * Critical: only the primary replica's row counts (the failover guide's `is_primary_replica = 1`). Each row
+ * also carries the instance's own UTC clock (as `utcNow` gives it): the cutover's time on the instance is its
+ * last gate reading's, with no query of its own (issue 9).
  */
 export function managedInstanceLsns(businessCritical: boolean): string {
   return `SELECT db.name AS database_name, drs.is_local, drs.is_primary_replica, drs.synchronization_state_desc,
   CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
-  CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+  CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn,
+  CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now
 FROM sys.dm_hadr_database_replica_states drs
 JOIN sys.databases db ON db.database_id = drs.database_id
 WHERE drs.is_local = 1${businessCritical ? ' AND drs.is_primary_replica = 1' : ''}`;

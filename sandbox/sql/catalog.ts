@@ -56,6 +56,10 @@ function statement(
   return { name, pattern: compilePattern(text), params, changes, run };
 }
 
+/** CONVERT(varchar(27), SYSUTCDATETIME(), 126): style 126 of a datetime2(7), yyyy-mm-ddThh:mi:ss.fffffff, no zone. */
+const utcNowColumn: Column = { name: 'utc_now', type: 'varchar', length: 27 };
+const utcNowText = (world: LinkWorld) => `${new Date(world.clock.now()).toISOString().replace(/Z$/, '')}0000`;
+
 const lsnColumns = [col.lsn('end_of_log_lsn'), col.lsn('last_hardened_lsn')];
 const lsns = (r: LsnRow) => [lsnText(r.endOfLogLsn), lsnText(r.lastHardenedLsn)];
 
@@ -69,7 +73,8 @@ function managedInstanceLsns(name: string, primaryOnly: boolean): Statement {
     name,
     `SELECT db.name AS database_name, drs.is_local, drs.is_primary_replica, drs.synchronization_state_desc,
        CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
-       CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+       CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn,
+       CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now
      ${LSN_FROM_DRS}
      WHERE drs.is_local = 1${primaryOnly ? ' AND drs.is_primary_replica = 1' : ''}`,
     [],
@@ -82,11 +87,19 @@ function managedInstanceLsns(name: string, primaryOnly: boolean): Statement {
             col.bit('is_primary_replica'),
             col.desc('synchronization_state_desc'),
             ...lsnColumns,
+            utcNowColumn,
           ],
           rows: world
             .lsnRows(side)
             .filter((r) => r.isLocal && (!primaryOnly || r.isPrimaryReplica))
-            .map((r) => [r.databaseName, r.isLocal, r.isPrimaryReplica, r.synchronizationState, ...lsns(r)]),
+            .map((r) => [
+              r.databaseName,
+              r.isLocal,
+              r.isPrimaryReplica,
+              r.synchronizationState,
+              ...lsns(r),
+              utcNowText(world),
+            ]),
         },
       ],
     }),
@@ -437,13 +450,7 @@ export const STATEMENTS: Statement[] = [
     },
   ),
   statement('utcNow', 'SELECT CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now', [], ({ world }) => ({
-    resultSets: [
-      {
-        columns: [{ name: 'utc_now', type: 'varchar', length: 27 }],
-        // style 126 of a datetime2(7): yyyy-mm-ddThh:mi:ss.fffffff, no zone designator.
-        rows: [[`${new Date(world.clock.now()).toISOString().replace(/Z$/, '')}0000`]],
-      },
-    ],
+    resultSets: [{ columns: [utcNowColumn], rows: [[utcNowText(world)]] }],
   })),
   // A plain msdb query (any full backup of that name, oldest first): what a person might run.
   statement(

@@ -384,6 +384,14 @@ describe('link route (update policy, version)', () => {
     assert.equal(world.reads, 0, 'no gate reading');
   });
 
+  it("takes the instance's cutover time from the gate's last reading, with no clock query of its own (issue 9)", async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    const r = await drive(clock, cutover(i, ctx));
+    assert.equal(r.managedInstanceCutoverAt, '2026-01-05T08:58:00.0000000');
+    assert.equal(world.clockReads, 0);
+  });
+
   it('reads the instance (tier, update policy) once per cutover', async () => {
     const { world, ctx, clock, i } = setup({ cutover: true, switchToSyncForCutover: true });
     await drive(clock, cutover(i, ctx));

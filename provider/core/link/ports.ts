@@ -123,6 +123,8 @@ export interface ManagedInstanceLsnRow {
   syncState?: string;
   endOfLog?: Lsn;
   hardened?: Lsn;
+  /** The managed instance's own UTC clock when it answered (style 126, as `utcNow` gives it). */
+  utcNow?: string;
 }
 
 export interface ManagedInstanceSqlPort {

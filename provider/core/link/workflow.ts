@@ -273,8 +273,10 @@ export async function cutover(
     const finalLsns = Object.fromEntries(
       gate.samples.map((s: LsnSample) => [s.database, lsnText(s.managedInstanceHardened)]),
     );
+    // The instance's clock at the gate's last reading, the last step before the irreversible call (issue 9:
+    // no query of its own); only a gate without a single answered MI reading asks the clock now.
+    const managedInstanceCutoverAt = gate.managedInstanceUtc ?? (await ctx.mi.utcNow());
     // Right before the irreversible call: is it done already (a resumed run, or someone else)?
-    const managedInstanceCutoverAt = await ctx.mi.utcNow();
     const now = await ctx.arm.getLink();
     // The link as last read: the failover's wait ends on a reading of it (issue 9: not read again before the
     // removal; a link removed meanwhile makes the DELETE end OperationIdNotFound, which the adapter verifies).
