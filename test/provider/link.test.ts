@@ -444,6 +444,20 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
       'the link read at the start, right before the failover and once Primary',
     );
 
+    // T-SQL besides the LSN readings: SQL Server's version and replicas at the start, the FAILOVER, the
+    // replicas once after it (the outputs: SQL Server's new role); the managed instance's clock comes with
+    // its LSN readings (no utcNow of its own).
+    const besidesLsns = (side: 'sqlServer' | 'managedInstance') =>
+      cut[side].map(statementName).filter((x) => !/lsn/i.test(x));
+    assert.deepEqual(besidesLsns('sqlServer').sort(), [
+      'dagReplicas',
+      'dagReplicas',
+      'failoverDag',
+      'serverInfo',
+    ]);
+    assert.deepEqual([...new Set(besidesLsns('managedInstance'))], ['databaseState']);
+    assert.equal(done.outputs!.sqlServerRole, 'SECONDARY');
+
     rig.sandbox.link.takeFirstFullBackup(names.db);
     const before = markTraffic(rig.sandbox);
     await engine.destroy();
