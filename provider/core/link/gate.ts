@@ -9,7 +9,7 @@ import { MigrationError } from '../errors';
 import { describeSamples, LsnGate, type Lsn, type LsnSample } from '../lsn';
 import type { ReadyLink } from './inputs';
 import type { ManagedInstanceLsnRow, SqlCallOptions, SqlServerLsnRow } from './ports';
-import type { LinkContext } from './workflow';
+import type { LinkContext } from './observe';
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
