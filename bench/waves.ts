@@ -2,7 +2,9 @@
  * Waves through the real program path (examples/wave in the program runner, the real Node runtime, ONE real
  * provider host, the sandbox), measured as ratios within one run:
  * - `up` of a wave of N databases (+ 2 links) vs a wave of 1 database: wall time ratio (goal: far below N);
- * - ARM requests per database in the wave vs for the one database (goal: no more);
+ * - ARM requests per database in the wave vs for the one database (goal: no more), attributed by URL path:
+ *   a database's are its own paths (databases/…, the database operations), a link's its DAG paths, and the
+ *   instance read (GET managedInstances/{mi}, made by both kinds) is counted apart (goal: one per resource);
  * - peak RSS of the provider host during the wave's `up` (VmHWM; goal ≤ 300 MB);
  * - `preview` of the wave (check + diff of every resource, all in the state) vs `preview` of as many trivial
  *   dynamic resources (bench/fixtures/trivial): wall time ratio.
@@ -25,6 +27,11 @@ export interface WaveFigures {
   upRatio: number;
   armRequestsOneDatabase: number;
   armRequestsPerDatabase: number;
+  /** GET managedInstances/{mi}: one database alone, and the wave (databases and links). */
+  instanceReadsOneDatabase: number;
+  instanceReadsWave: number;
+  /** The links' own requests (their DAG paths and operations) in the wave. */
+  linkRequestsWave: number;
   hostPeakRssMB: number;
   wavePreviewMs: number;
   trivialPreviewMs: number;
@@ -40,6 +47,21 @@ function peakRssMB(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+export type Owner = 'database' | 'link' | 'instance';
+
+/** Whose request it is, by its path (issue 9): the links' and the databases' never count against each other. */
+export function ownerOf(path: string): Owner {
+  if (/distributedAvailabilityGroups/i.test(path)) return 'link';
+  if (/\/managedInstances\/[^/]+$/i.test(path)) return 'instance';
+  return 'database';
+}
+
+function byOwner(entries: { path: string }[]): Record<Owner, number> {
+  const counts: Record<Owner, number> = { database: 0, link: 0, instance: 0 };
+  for (const e of entries) counts[ownerOf(e.path)]++;
+  return counts;
 }
 
 function must(result: OperationResult, what: string): OperationResult {
@@ -101,8 +123,10 @@ export async function benchWaves(databases: number, say: (line: string) => void)
     await seed('solo');
     const start1 = sb.arm.requests.entries.length;
     const solo = must(await runner('solo', config('solo', ['solo'], false)).up(), 'up of one database');
-    const armOne = sb.arm.requests.entries.length - start1;
-    say(`one database: up ${solo.durationMs} ms, ${armOne} ARM requests`);
+    const one = byOwner(sb.arm.requests.entries.slice(start1));
+    say(
+      `one database: up ${solo.durationMs} ms, ${one.database} ARM requests on its paths, ${one.instance} instance read(s)`,
+    );
 
     // The wave.
     const names = Array.from({ length: databases }, (_, i) => `wave${String(i + 1).padStart(2, '0')}`);
@@ -123,13 +147,10 @@ export async function benchWaves(databases: number, say: (line: string) => void)
     const startWave = sb.arm.requests.entries.length;
     const wave = await big.up().finally(() => clearInterval(sampler));
     must(wave, `up of the ${databases}-database wave`);
-    // Every request of the wave's up except the links' own (DAG paths): the links' other reads count against
-    // the databases, which is conservative.
-    const armWave = sb.arm.requests.entries
-      .slice(startWave)
-      .filter((e) => !/distributedAvailabilityGroups/i.test(e.path)).length;
+    // Per resource by path: the databases' own, the links' own, and the instance reads both kinds make.
+    const inWave = byOwner(sb.arm.requests.entries.slice(startWave));
     say(
-      `wave: up ${wave.durationMs} ms, ${armWave} ARM requests (links' own left out), host peak RSS ${peak.toFixed(0)} MB`,
+      `wave: up ${wave.durationMs} ms, ARM requests: ${inWave.database} on the databases' paths, ${inWave.link} on the links', ${inWave.instance} instance reads; host peak RSS ${peak.toFixed(0)} MB`,
     );
 
     // Preview of the wave (everything in the state: check + diff of each) vs as many trivial resources.
@@ -149,8 +170,11 @@ export async function benchWaves(databases: number, say: (line: string) => void)
       oneDatabaseUpMs: solo.durationMs,
       waveUpMs: wave.durationMs,
       upRatio: wave.durationMs / solo.durationMs,
-      armRequestsOneDatabase: armOne,
-      armRequestsPerDatabase: armWave / databases,
+      armRequestsOneDatabase: one.database,
+      armRequestsPerDatabase: inWave.database / databases,
+      instanceReadsOneDatabase: one.instance,
+      instanceReadsWave: inWave.instance,
+      linkRequestsWave: inWave.link,
       hostPeakRssMB: peak,
       wavePreviewMs: wavePreview.durationMs,
       trivialPreviewMs: trivialPreview.durationMs,

@@ -15,6 +15,7 @@ import {
   type LinkContext,
   type LinkObservation,
   linkOutputs,
+  observeAfter,
   observeLink,
   planCleanup,
   planCutover,
@@ -154,8 +155,9 @@ async function outputs(
 }
 
 /**
- * Runs the declared state: cutover (and cleanup if asked), or the declared replication mode. `seen`: the link
- * as the mode switch verified it last (the outputs use it); a cutover changes the link, so it is read again.
+ * Runs the declared state: cutover (and cleanup if asked), or the declared replication mode. `seen`: what the
+ * outputs show, as the operation last read it: the link as the mode switch verified it, or as the cutover's
+ * last reading showed it (its removal verified by a 404) with SQL Server's replicas read after the failover.
  */
 async function converge(
   i: ReadyLink,
@@ -171,13 +173,12 @@ async function converge(
     return { extra };
   }
   if (i.cutover) {
-    const result = await cutover(i, ctx, extra);
+    const { linkAfter, ...result } = await cutover(i, ctx, extra);
     const next = { ...extra, ...result };
-    return {
-      extra: i.cleanupAfterCutover
-        ? { ...next, ...(await cleanupAfterCutover(i, ctx, next.managedInstanceCutoverAt)) }
-        : next,
-    };
+    if (i.cleanupAfterCutover)
+      return { extra: { ...next, ...(await cleanupAfterCutover(i, ctx, next.managedInstanceCutoverAt)) } };
+    // Issue 9: the link is not read again after the cutover's last reading of it.
+    return { extra: next, seen: await observeAfter(i, ctx, linkAfter) };
   }
   return { extra, seen: await ensureMode(i, ctx, i.replicationMode ?? 'Async') };
 }

@@ -249,14 +249,13 @@ export function sqlServerPort(session: SqlSession): SqlServerPort {
       return r ? { distributed: r.is_distributed === true || r.is_distributed === 1 } : undefined;
     },
     async availabilityGroupUsage(ag, opts) {
-      const dbs = await session.query(
-        S.availabilityGroupDatabases,
-        { ag },
-        `reading the databases of ${ag}`,
-        opts,
-      );
-      const [u] = await session.query(S.availabilityGroupUsage, { ag }, `reading what uses ${ag}`, opts);
-      return { databases: dbs.map((r) => String(r.database_name)), dagCount: Number(u?.dag_count ?? 0) };
+      const rows = await session.query(S.availabilityGroupUsage, { ag }, `reading what uses ${ag}`, opts);
+      if (rows.length === 0) return undefined;
+      return {
+        databases: rows.flatMap((r) => str(r.database_name) ?? []),
+        // Every row carries the count; the highest is the safe one to act on.
+        dagCount: Math.max(...rows.map((r) => Number(r.dag_count ?? 0))),
+      };
     },
     async dropAvailabilityGroup(name, opts) {
       await session.change(
@@ -286,6 +285,7 @@ export function managedInstanceSqlPort(session: SqlSession): ManagedInstanceSqlP
         syncState: str(r.synchronization_state_desc),
         hardened: parseLsn(r.last_hardened_lsn),
         endOfLog: parseLsn(r.end_of_log_lsn),
+        utcNow: str(r.utc_now),
       }));
     },
     async databaseState(database, opts) {

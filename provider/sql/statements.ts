@@ -56,12 +56,15 @@ WHERE ag.is_distributed = 1 AND ag.name = @dag`;
 
 /**
  * LSN gate, managed instance side: the local row of every replicated database in one query. Business
- * Critical: only the primary replica's row counts (the failover guide's `is_primary_replica = 1`).
+ * Critical: only the primary replica's row counts (the failover guide's `is_primary_replica = 1`). Each row
+ * also carries the instance's own UTC clock (as `utcNow` gives it): the cutover's time on the instance is its
+ * last gate reading's, with no query of its own (issue 9).
  */
 export function managedInstanceLsns(businessCritical: boolean): string {
   return `SELECT db.name AS database_name, drs.is_local, drs.is_primary_replica, drs.synchronization_state_desc,
   CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
-  CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+  CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn,
+  CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now
 FROM sys.dm_hadr_database_replica_states drs
 JOIN sys.databases db ON db.database_id = drs.database_id
 WHERE drs.is_local = 1${businessCritical ? ' AND drs.is_primary_replica = 1' : ''}`;
@@ -87,18 +90,17 @@ FROM sys.databases WHERE name = @db`;
 /** Does an AG exist, and is it distributed? Params: @name. */
 export const availabilityGroupByName = `SELECT name, is_distributed FROM sys.availability_groups WHERE name = @name`;
 
-/** What else uses an AG: its databases and the DAGs it belongs to. Params: @ag. */
-export const availabilityGroupUsage = `SELECT
-  (SELECT COUNT(*) FROM sys.availability_databases_cluster adc
-     JOIN sys.availability_groups ag ON ag.group_id = adc.group_id WHERE ag.name = @ag) AS database_count,
+/**
+ * Whether an AG exists and what else uses it, in one query (issue 9): no row, no such AG; else a row per
+ * database of the AG (one row with database_name NULL when it has none), each with the number of DAGs that
+ * have the AG as a member (a DAG's replica_server_name is its member AG's name). Params: @ag.
+ */
+export const availabilityGroupUsage = `SELECT ag.name AS ag_name, ag.is_distributed, adc.database_name,
   (SELECT COUNT(*) FROM sys.availability_replicas ar
      JOIN sys.availability_groups dag ON dag.group_id = ar.group_id
-     WHERE dag.is_distributed = 1 AND ar.replica_server_name = @ag) AS dag_count`;
-
-/** Databases of an AG. Params: @ag. */
-export const availabilityGroupDatabases = `SELECT adc.database_name
-FROM sys.availability_databases_cluster adc
-JOIN sys.availability_groups ag ON ag.group_id = adc.group_id
+     WHERE dag.is_distributed = 1 AND ar.replica_server_name = @ag) AS dag_count
+FROM sys.availability_groups ag
+LEFT JOIN sys.availability_databases_cluster adc ON adc.group_id = ag.group_id
 WHERE ag.name = @ag`;
 
 export function dropAvailabilityGroup(name: string): string {

@@ -56,6 +56,10 @@ function statement(
   return { name, pattern: compilePattern(text), params, changes, run };
 }
 
+/** CONVERT(varchar(27), SYSUTCDATETIME(), 126): style 126 of a datetime2(7), yyyy-mm-ddThh:mi:ss.fffffff, no zone. */
+const utcNowColumn: Column = { name: 'utc_now', type: 'varchar', length: 27 };
+const utcNowText = (world: LinkWorld) => `${new Date(world.clock.now()).toISOString().replace(/Z$/, '')}0000`;
+
 const lsnColumns = [col.lsn('end_of_log_lsn'), col.lsn('last_hardened_lsn')];
 const lsns = (r: LsnRow) => [lsnText(r.endOfLogLsn), lsnText(r.lastHardenedLsn)];
 
@@ -69,7 +73,8 @@ function managedInstanceLsns(name: string, primaryOnly: boolean): Statement {
     name,
     `SELECT db.name AS database_name, drs.is_local, drs.is_primary_replica, drs.synchronization_state_desc,
        CONVERT(varchar(25), drs.end_of_log_lsn) AS end_of_log_lsn,
-       CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn
+       CONVERT(varchar(25), drs.last_hardened_lsn) AS last_hardened_lsn,
+       CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now
      ${LSN_FROM_DRS}
      WHERE drs.is_local = 1${primaryOnly ? ' AND drs.is_primary_replica = 1' : ''}`,
     [],
@@ -82,11 +87,19 @@ function managedInstanceLsns(name: string, primaryOnly: boolean): Statement {
             col.bit('is_primary_replica'),
             col.desc('synchronization_state_desc'),
             ...lsnColumns,
+            utcNowColumn,
           ],
           rows: world
             .lsnRows(side)
             .filter((r) => r.isLocal && (!primaryOnly || r.isPrimaryReplica))
-            .map((r) => [r.databaseName, r.isLocal, r.isPrimaryReplica, r.synchronizationState, ...lsns(r)]),
+            .map((r) => [
+              r.databaseName,
+              r.isLocal,
+              r.isPrimaryReplica,
+              r.synchronizationState,
+              ...lsns(r),
+              utcNowText(world),
+            ]),
         },
       ],
     }),
@@ -353,49 +366,41 @@ export const STATEMENTS: Statement[] = [
       ],
     }),
   ),
+  // Whether an AG exists and what uses it, in one query: a row per database of the AG (LEFT JOIN: one row with
+  // NULL database_name when it has none; no row when there is no such AG), each with the number of DAGs whose
+  // replicas name the AG (sys.availability_replicas: a DAG's replica_server_name is its member AG's name).
   statement(
     'availabilityGroupUsage',
-    `SELECT
-       (SELECT COUNT(*) FROM sys.availability_databases_cluster adc
-          JOIN sys.availability_groups ag ON ag.group_id = adc.group_id WHERE ag.name = @ag) AS database_count,
+    `SELECT ag.name AS ag_name, ag.is_distributed, adc.database_name,
        (SELECT COUNT(*) FROM sys.availability_replicas ar
           JOIN sys.availability_groups dag ON dag.group_id = ar.group_id
-          WHERE dag.is_distributed = 1 AND ar.replica_server_name = @ag) AS dag_count`,
+          WHERE dag.is_distributed = 1 AND ar.replica_server_name = @ag) AS dag_count
+     FROM sys.availability_groups ag
+     LEFT JOIN sys.availability_databases_cluster adc ON adc.group_id = ag.group_id
+     WHERE ag.name = @ag`,
     ['ag'],
     ({ world, side, params }) => {
       const ag = params.ag;
-      const databases = world
-        .availabilityGroups(side)
-        .filter((g) => eq(ag, g.name))
-        .reduce((n, g) => n + g.databases.length, 0);
+      const dags = ag === null ? 0 : world.dagsUsing(side, ag);
       return {
         resultSets: [
           {
-            columns: [col.int('database_count'), col.int('dag_count')],
-            rows: [[databases, ag === null ? 0 : world.dagsUsing(side, ag)]],
+            columns: [
+              col.sysname('ag_name'),
+              col.bit('is_distributed'),
+              col.sysname('database_name'),
+              col.int('dag_count'),
+            ],
+            rows: world
+              .availabilityGroups(side)
+              .filter((g) => eq(ag, g.name))
+              .flatMap((g) =>
+                (g.databases.length ? g.databases : [null]).map((d) => [g.name, g.isDistributed, d, dags]),
+              ),
           },
         ],
       };
     },
-  ),
-  statement(
-    'availabilityGroupDatabases',
-    `SELECT adc.database_name
-     FROM sys.availability_databases_cluster adc
-     JOIN sys.availability_groups ag ON ag.group_id = adc.group_id
-     WHERE ag.name = @ag`,
-    ['ag'],
-    ({ world, side, params }) => ({
-      resultSets: [
-        {
-          columns: [col.sysname('database_name')],
-          rows: world
-            .availabilityGroups(side)
-            .filter((g) => eq(params.ag, g.name))
-            .flatMap((g) => g.databases.map((d) => [d])),
-        },
-      ],
-    }),
   ),
   statement(
     'dropAvailabilityGroup',
@@ -445,13 +450,7 @@ export const STATEMENTS: Statement[] = [
     },
   ),
   statement('utcNow', 'SELECT CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS utc_now', [], ({ world }) => ({
-    resultSets: [
-      {
-        columns: [{ name: 'utc_now', type: 'varchar', length: 27 }],
-        // style 126 of a datetime2(7): yyyy-mm-ddThh:mi:ss.fffffff, no zone designator.
-        rows: [[`${new Date(world.clock.now()).toISOString().replace(/Z$/, '')}0000`]],
-      },
-    ],
+    resultSets: [{ columns: [utcNowColumn], rows: [[utcNowText(world)]] }],
   })),
   // A plain msdb query (any full backup of that name, oldest first): what a person might run.
   statement(

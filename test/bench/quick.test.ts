@@ -44,7 +44,11 @@ describe('bench (quick mode)', function () {
       ]) {
         assert.ok(text.includes(`## ${section}`), `section "${section}" missing:\n${text}`);
       }
-      for (const figure of ['ARM requests per database in the wave', 'peak RSS of the provider host']) {
+      for (const figure of [
+        'ARM requests on its own paths per database in the wave',
+        'instance reads in the wave',
+        'peak RSS of the provider host',
+      ]) {
         assert.ok(text.includes(figure), `figure "${figure}" missing:\n${text}`);
       }
     } finally {

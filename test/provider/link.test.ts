@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { managedInstanceId } from '../../sandbox/world/instances';
 import type { DeclaredResource } from '../../sandbox/engine/engine';
+import { armShape, markTraffic, statementName, trafficSince } from '../../sandbox/cutoverReport';
 import { type Rig, startRig, until } from './rig';
 
 describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)', function () {
@@ -407,6 +408,73 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     assert.equal(sql.length, mi.length, 'one query per side per reading');
     const dbs = done.outputs!.databases as { databaseName: string }[];
     assert.deepEqual(dbs.map((d) => d.databaseName).sort(), [...names.dbs].sort());
+  });
+
+  it('issue 9: the cutover ends on the GET that saw the link removed (outputs from it), destroy reads the link once', async () => {
+    const names = freshLink();
+    const engine = rig.engine(`counts-${n}`);
+    await engine.up([resource(names, { replicationMode: 'Sync' })]);
+    const mark = markTraffic(rig.sandbox);
+    const [done] = await engine.up([
+      resource(names, { replicationMode: 'Sync', cutover: true, cleanup: 'linkAndAvailabilityGroup' }),
+    ]);
+    const cut = trafficSince(rig.sandbox, mark);
+    const shapes = cut.arm.map((r) => `${armShape(r)} ${r.status}`);
+    const dag = new RegExp(`${names.dag}$`);
+    const gone = cut.arm.filter((r) => r.method === 'GET' && dag.test(r.path) && r.status === 404);
+    assert.equal(gone.length, 1, shapes.join('\n'));
+    assert.equal(cut.arm.at(-1), gone[0], 'nothing read after the removal was verified');
+    assert.equal(done.outputs!.linkState, 'Removed');
+    assert.equal(done.outputs!.linkRemovedAtFailover, true);
+    assert.equal(done.outputs!.instanceLinkRole, null);
+    // Start (mode, role) · instance · right before the failover, then until Primary (≥1) · DELETE · its
+    // operation (≥1) · 404: the minimum, 7 requests, when each wait needs one reading (repeats collapsed here).
+    const steps = shapes.filter((x, k) => x !== shapes[k - 1]);
+    assert.deepEqual(steps, [
+      'GET managedInstances/{mi}/distributedAvailabilityGroups/{dag} 200',
+      'GET managedInstances/{mi} 200',
+      'GET managedInstances/{mi}/distributedAvailabilityGroups/{dag} 200',
+      'DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} 202',
+      'GET locations/{loc}/distributedAvailabilityGroupsAzureAsyncOperation/{id} 200',
+      'GET managedInstances/{mi}/distributedAvailabilityGroups/{dag} 404',
+    ]);
+    assert.equal(
+      cut.arm.filter((r) => r.method === 'GET' && dag.test(r.path) && r.status === 200).length,
+      3,
+      'the link read at the start, right before the failover and once Primary',
+    );
+
+    // T-SQL besides the LSN readings: SQL Server's version and replicas at the start, the FAILOVER, the
+    // replicas once after it (the outputs: SQL Server's new role); the managed instance's clock comes with
+    // its LSN readings (no utcNow of its own).
+    const besidesLsns = (side: 'sqlServer' | 'managedInstance') =>
+      cut[side].map(statementName).filter((x) => !/lsn/i.test(x));
+    assert.deepEqual(besidesLsns('sqlServer').sort(), [
+      'dagReplicas',
+      'dagReplicas',
+      'failoverDag',
+      'serverInfo',
+    ]);
+    assert.deepEqual([...new Set(besidesLsns('managedInstance'))], ['databaseState']);
+    assert.equal(done.outputs!.sqlServerRole, 'SECONDARY');
+
+    rig.sandbox.link.takeFirstFullBackup(names.db);
+    const before = markTraffic(rig.sandbox);
+    await engine.destroy();
+    const clean = trafficSince(rig.sandbox, before);
+    const sent = (side: 'sqlServer' | 'managedInstance') => clean[side].map(statementName);
+    // ARM: GET link (404: no DELETE). SQL Server: the DAG exists · DROP DAG · the AG and what uses it · DROP AG.
+    assert.deepEqual(
+      clean.arm.map((r) => `${armShape(r)} ${r.status}`),
+      ['GET managedInstances/{mi}/distributedAvailabilityGroups/{dag} 404'],
+    );
+    assert.deepEqual(sent('sqlServer'), [
+      'availabilityGroupByName',
+      'dropAvailabilityGroup',
+      'availabilityGroupUsage',
+      'dropAvailabilityGroup',
+    ]);
+    assert.deepEqual(sent('managedInstance'), ['firstFullBackupOnMi']);
   });
 
   it('point 12: the sync switch names the managed instance as SQL Server knows it (an older link names the instance)', async () => {

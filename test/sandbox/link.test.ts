@@ -466,7 +466,9 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
       'synchronization_state_desc',
       'end_of_log_lsn',
       'last_hardened_lsn',
+      'utc_now',
     ]);
+    assert.match(String(miLsns.recordset[0].utc_now), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}$/);
     assert.equal(miLsns.recordset[0].is_local, true);
     assert.equal(typeof miLsns.recordset[0].last_hardened_lsn, 'string');
     assert.equal((await query(mi, statements.managedInstanceLsns(true))).recordset.length, 1);
@@ -480,9 +482,11 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
     const ag = await query(sqlServer, statements.availabilityGroupByName, { name: DAG });
     assert.deepEqual(ag.recordset, [{ name: DAG, is_distributed: true }]);
     const usage = await query(sqlServer, statements.availabilityGroupUsage, { ag: SQL_AG });
-    assert.deepEqual(usage.recordset, [{ database_count: 1, dag_count: 1 }]);
-    const dbs = await query(sqlServer, statements.availabilityGroupDatabases, { ag: SQL_AG });
-    assert.deepEqual(dbs.recordset, [{ database_name: DB }]);
+    assert.deepEqual(usage.recordset, [
+      { ag_name: SQL_AG, is_distributed: false, database_name: DB, dag_count: 1 },
+    ]);
+    const none = await query(sqlServer, statements.availabilityGroupUsage, { ag: 'NoSuchAg' });
+    assert.deepEqual(none.recordset, [], 'no such AG: no row');
     const [{ utc_now: miNow }] = (await query(mi, statements.utcNow)).recordset;
     assert.match(String(miNow), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}$/, 'style 126, no zone');
     const backups = await query(mi, statements.firstFullBackupOnMi, { db: DB, since: String(miNow) });
@@ -530,14 +534,19 @@ describe('link T-SQL stand-ins (mssql over TLS)', function () {
   it('moves the LSN rows while the workload runs and holds them when it stops; exact above 2^53', async () => {
     const sqlServer = await connect('sqlServer');
     const mi = await connect('managedInstance');
-    const read = async () => ({
-      sql: (await query(sqlServer, statements.sqlServerLsns, { dag: DAG })).recordset.find(
-        (r) => r.is_local,
-      )!,
-      mi: (await query(mi, statements.managedInstanceLsns(false))).recordset.find(
+    const read = async () => {
+      const miRow = (await query(mi, statements.managedInstanceLsns(false))).recordset.find(
         (r) => r.database_name === DB,
-      )!,
-    });
+      )!;
+      // The instance's clock moves with simulated time; the LSNs are what must hold.
+      delete miRow.utc_now;
+      return {
+        sql: (await query(sqlServer, statements.sqlServerLsns, { dag: DAG })).recordset.find(
+          (r) => r.is_local,
+        )!,
+        mi: miRow,
+      };
+    };
     const first = await read();
     assert.equal(first.sql.end_of_log_lsn, '34000000021600001');
     assert.equal(first.mi.last_hardened_lsn, '34000000021600001');

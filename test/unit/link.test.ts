@@ -296,6 +296,24 @@ describe('link workflow (fake world, fake clock)', () => {
     assert.equal(again.droppedAvailabilityGroup, true);
   });
 
+  it('destroy after a recorded cutover reads the link once and asks SQL Server once per AG (issue 9)', async () => {
+    const { world, ctx, clock, i } = setup({
+      cutover: true,
+      replicationMode: 'Sync',
+      cleanup: 'linkAndAvailabilityGroup',
+      keepLinkAfterFailover: true,
+    });
+    const cut = await drive(clock, cutover(i, ctx));
+    world.backupAfter = 0;
+    [world.linkReads, world.replicaReads, world.agReads] = [0, 0, 0];
+    const olds = { cutoverAt: cut.cutoverAt, managedInstanceCutoverAt: '2026-01-05T08:30:00.0000000' };
+    assert.equal(await drive(clock, deleteLinkResource(i, ctx, olds)), 'cleaned');
+    assert.deepEqual(world.calls.slice(-3), ['arm.delete', 'sql.drop:DAG', 'sql.drop:AG1']);
+    // The state says cut over: no observation first. ARM: GET link (kept: DELETE). SQL Server: the DAG
+    // exists · the AG exists and what uses it, in one query.
+    assert.deepEqual([world.linkReads, world.replicaReads, world.agReads], [1, 0, 2]);
+  });
+
   it('refuses delete before cutover with the choices, and honours forget and breakLink', async () => {
     const { world, ctx, clock, i } = setup();
     await assert.rejects(
@@ -366,6 +384,14 @@ describe('link route (update policy, version)', () => {
     assert.equal(world.reads, 0, 'no gate reading');
   });
 
+  it("takes the instance's cutover time from the gate's last reading, with no clock query of its own (issue 9)", async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    const r = await drive(clock, cutover(i, ctx));
+    assert.equal(r.managedInstanceCutoverAt, '2026-01-05T08:58:00.0000000');
+    assert.equal(world.clockReads, 0);
+  });
+
   it('reads the instance (tier, update policy) once per cutover', async () => {
     const { world, ctx, clock, i } = setup({ cutover: true, switchToSyncForCutover: true });
     await drive(clock, cutover(i, ctx));
@@ -398,6 +424,9 @@ describe('link route (update policy, version)', () => {
     const k = await drive(b.clock, cutover(b.i, b.ctx));
     assert.equal(k.linkRemoved, false);
     assert.ok(!b.world.calls.includes('arm.delete'));
+    // The outputs take the link from the cutover's last reading (issue 9): gone, or kept and Primary.
+    assert.equal(r.linkAfter, undefined);
+    assert.equal(k.linkAfter?.instanceLinkRole, 'Primary');
   });
 });
 

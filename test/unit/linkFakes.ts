@@ -20,6 +20,12 @@ export class FakeLinkWorld {
   /** Reads of the link (ARM GET) and of SQL Server's DAG replicas, counted (issue 9). */
   linkReads = 0;
   replicaReads = 0;
+  /** Queries of the managed instance's clock of their own (the LSN reading carries it too: issue 9). */
+  clockReads = 0;
+  /** The managed instance's clock as its LSN reading answers it. */
+  miClockAtReading = '2026-01-05T08:58:00.0000000';
+  /** Cleanup's reads on SQL Server: does an AG exist, what uses it (issue 9). */
+  agReads = 0;
   /** SQL Server's own role in the DAG (stays PRIMARY after a forced failover: split brain). */
   sqlRole: 'PRIMARY' | 'SECONDARY' = 'PRIMARY';
   /** The databases of the link. */
@@ -164,10 +170,14 @@ export class FakeLinkWorld {
       this.sqlRole = 'SECONDARY';
     },
     availabilityGroup: async (name) => {
+      this.agReads++;
       if (name === 'DAG') return this.dagOnSql ? { distributed: true } : undefined;
       return this.agOnSql ? { distributed: false } : undefined;
     },
-    availabilityGroupUsage: async () => ({ databases: this.agDatabases, dagCount: this.dagOnSql ? 1 : 0 }),
+    availabilityGroupUsage: async () => {
+      this.agReads++;
+      return this.agOnSql ? { databases: this.agDatabases, dagCount: this.dagOnSql ? 1 : 0 } : undefined;
+    },
     dropAvailabilityGroup: async (name) => {
       this.calls.push(`sql.drop:${name}`);
       if (name === 'DAG') this.dagOnSql = false;
@@ -177,13 +187,22 @@ export class FakeLinkWorld {
   };
 
   mi: ManagedInstanceSqlPort = {
-    lsns: async () => this.dbs.map((database) => ({ database, hardened: this.miLsn, primary: true })),
+    lsns: async () =>
+      this.dbs.map((database) => ({
+        database,
+        hardened: this.miLsn,
+        primary: true,
+        utcNow: this.miClockAtReading,
+      })),
     databaseState: async (db) => {
       this.stateReads++;
       if (this.readWriteAfter !== undefined && this.stateReads > this.readWriteAfter) this.makeReadWrite();
       return this.miState[db];
     },
-    utcNow: async () => '2026-01-05T08:59:00.0000000',
+    utcNow: async () => {
+      this.clockReads++;
+      return '2026-01-05T08:59:00.0000000';
+    },
     firstFullBackup: async (db, since) => {
       this.backupSince = since;
       this.backupReads++;

@@ -9,7 +9,7 @@ import { MigrationError } from '../errors';
 import { describeSamples, LsnGate, type Lsn, type LsnSample } from '../lsn';
 import type { ReadyLink } from './inputs';
 import type { ManagedInstanceLsnRow, SqlCallOptions, SqlServerLsnRow } from './ports';
-import type { LinkContext } from './workflow';
+import type { LinkContext } from './observe';
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -50,22 +50,43 @@ export function sampleOf(
   };
 }
 
+export interface LsnReading {
+  samples: LsnSample[];
+  /** The managed instance's own UTC clock when it answered (undefined when it answered no row). */
+  managedInstanceUtc?: string;
+}
+
+/** One reading: one query per side for every database of the link. */
+export async function readLsns(
+  i: ReadyLink,
+  ctx: LinkContext,
+  businessCritical: boolean,
+  opts?: SqlCallOptions,
+): Promise<LsnReading> {
+  const [sqlRows, miRows] = await Promise.all([
+    ctx.sql.lsns(i.linkName, opts),
+    ctx.mi.lsns(businessCritical, opts),
+  ]);
+  return {
+    samples: i.databaseNames.map((db) => sampleOf(db, sqlRows, miRows)),
+    managedInstanceUtc: miRows.find((r) => r.utcNow)?.utcNow,
+  };
+}
+
 export async function sampleLsns(
   i: ReadyLink,
   ctx: LinkContext,
   businessCritical: boolean,
   opts?: SqlCallOptions,
 ): Promise<LsnSample[]> {
-  const [sqlRows, miRows] = await Promise.all([
-    ctx.sql.lsns(i.linkName, opts),
-    ctx.mi.lsns(businessCritical, opts),
-  ]);
-  return i.databaseNames.map((db) => sampleOf(db, sqlRows, miRows));
+  return (await readLsns(i, ctx, businessCritical, opts)).samples;
 }
 
 export interface GateResult {
   passed: boolean;
   samples: LsnSample[];
+  /** The managed instance's clock at the last reading (the gate's last step before the failover call). */
+  managedInstanceUtc?: string;
   error?: MigrationError;
 }
 
@@ -76,13 +97,16 @@ export async function runGate(
 ): Promise<GateResult> {
   const gate = new LsnGate(i.lsnStabilityWindowInMs, { requireSynchronized: true });
   let last: LsnSample[] = [];
+  let managedInstanceUtc: string | undefined;
   let moves = 0;
   try {
     await ctx.wait({
       what: `the LSN gate (${i.databaseNames.join(', ')})`,
       // The gate's deadline bounds each reading: a stalled query ends the gate at its deadline, not later.
       poll: async ({ deadline }) => {
-        last = await sampleLsns(i, ctx, businessCritical, { deadline });
+        const reading = await readLsns(i, ctx, businessCritical, { deadline });
+        last = reading.samples;
+        managedInstanceUtc = reading.managedInstanceUtc;
         const now = ctx.clock.now();
         const state = gate.observe(last, now);
         if (gate.restarted(now)) moves++;
@@ -105,12 +129,13 @@ export async function runGate(
       intervalMs: i.lsnPollIntervalInMs,
       maxIntervalMs: i.lsnPollIntervalInMs,
     });
-    return { passed: true, samples: last };
+    return { passed: true, samples: last, managedInstanceUtc };
   } catch (e) {
     if (!(e instanceof MigrationError) || e.code !== 'Timeout') throw e;
     return {
       passed: false,
       samples: last,
+      managedInstanceUtc,
       error: new MigrationError(
         'LsnGateNotPassed',
         `The LSN gate did not pass within ${Math.round(i.lsnDeadlineInMs / 1000)}s: the managed instance has not provably received every transaction.`,

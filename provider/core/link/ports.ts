@@ -93,10 +93,14 @@ export interface SqlServerPort {
   /** ALTER AVAILABILITY GROUP [dag] SET (ROLE = SECONDARY): ends a split brain after a forced failover. */
   setDagRoleSecondary(dag: string, opts?: SqlCallOptions): Promise<void>;
   availabilityGroup(name: string, opts?: SqlCallOptions): Promise<{ distributed: boolean } | undefined>;
+  /**
+   * Whether the AG exists and what uses it (its databases, the DAGs it is a member of), in one query (issue 9);
+   * undefined: no AG of that name.
+   */
   availabilityGroupUsage(
     ag: string,
     opts?: SqlCallOptions,
-  ): Promise<{ databases: string[]; dagCount: number }>;
+  ): Promise<{ databases: string[]; dagCount: number } | undefined>;
   dropAvailabilityGroup(name: string, opts?: SqlCallOptions): Promise<void>;
   close(): Promise<void>;
 }
@@ -119,6 +123,8 @@ export interface ManagedInstanceLsnRow {
   syncState?: string;
   endOfLog?: Lsn;
   hardened?: Lsn;
+  /** The managed instance's own UTC clock when it answered (style 126, as `utcNow` gives it). */
+  utcNow?: string;
 }
 
 export interface ManagedInstanceSqlPort {
