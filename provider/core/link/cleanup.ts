@@ -3,7 +3,7 @@ import { iso } from '../clock';
 import { MigrationError } from '../errors';
 import { formatPlan } from '../plan';
 import type { ReadyLink } from './inputs';
-import { allReadWrite, cutOver, type LinkContext, observeLink } from './observe';
+import { allReadWrite, cutOver, eq, type LinkContext, observeLink } from './observe';
 import { planCleanup } from './plans';
 
 export interface CleanupResult {
@@ -98,6 +98,15 @@ export async function deleteLinkResource(
   // A recorded cutover is the answer: the cleanup reads what it acts on itself (issue 9: no observation first).
   const recorded = typeof olds.cutoverAt === 'string';
   const o = recorded ? undefined : await observeLink(i, ctx);
+  // No cutover recorded, the link gone and SQL Server still primary: what a destroy with beforeCutoverDelete
+  // 'breakLink' leaves. Resumed after an interrupted one, it is finished: never read as a cutover whose cleanup
+  // would then drop SQL Server's availability groups, which this destroy was not asked to do.
+  if (!recorded && i.beforeCutoverDelete === 'breakLink' && !o!.link && eq(o!.sqlServerRole, 'PRIMARY')) {
+    ctx.log(
+      `the link ${i.linkName} is already broken on the managed instance and SQL Server is primary: the delete before cutover is done; SQL Server's objects are kept`,
+    );
+    return 'broken';
+  }
   const done = recorded || (cutOver(o!) && (await allReadWrite(i, ctx)));
   const miCutoverAt =
     typeof olds.managedInstanceCutoverAt === 'string' ? olds.managedInstanceCutoverAt : undefined;

@@ -207,6 +207,19 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
     },
   };
 
+  /** Destroy before any cutover, with beforeCutoverDelete 'breakLink': the link removed on the managed instance. */
+  const destroyBeforeCutover: Operation = {
+    name: 'destroy before cutover (breakLink)',
+    settleMs: SETTLE_MS,
+    secretOutputs: SECRET_INPUTS,
+    async fresh() {
+      const names = freshLink();
+      const engine = rig.engine(`crash-${names.dag}`);
+      await engine.up([resource(names, { beforeCutoverDelete: 'breakLink' })]);
+      return subject(names, engine, () => engine.destroy());
+    },
+  };
+
   const cleanup: Operation = {
     name: 'cleanup',
     settleMs: SETTLE_MS,
@@ -222,7 +235,14 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
     },
   };
 
-  for (const op of [syncSwitch, cutover('tsqlFailover'), cutover('breakLink'), cutoverForced, cleanup]) {
+  for (const op of [
+    syncSwitch,
+    cutover('tsqlFailover'),
+    cutover('breakLink'),
+    cutoverForced,
+    cleanup,
+    destroyBeforeCutover,
+  ]) {
     it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled`, async () => {
       const report = await crashEveryBoundary(rig, op, tally, scan);
       console.log(
