@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import type { StepResult } from '../../../sandbox/engine/engine';
-import { managedInstanceId } from '../../../sandbox/world/instances';
 import { SecretScan } from '../../support/secretScan';
-import { lrsResource, type Rig, startRig, until } from '../rig';
+import { lrsResource, lrsRig, type Rig, until } from '../rig';
 import { crashEveryBoundary, describeStep, type Operation, type Subject, Tally } from './driver';
 
 const MS = {
@@ -18,32 +17,20 @@ const MS = {
 
 describe('LogReplayMigration crash-resume at every step boundary (issue 8)', function () {
   this.timeout(300_000);
-  let rig: Rig;
-  let miId: string;
-  let sas: string;
   let n = 0;
   const tally = new Tally();
   const scan = new SecretScan();
 
-  before(async () => {
-    rig = await startRig();
-    miId = managedInstanceId(rig.sandbox.instance);
-    sas = rig.sandbox.storage.makeSas({ permissions: 'rl', protocol: 'https' });
-    scan.secret(sas, new URLSearchParams(sas).get('sig') ?? undefined);
-  });
-  after(async () => {
+  // Registered before lrsRig's own after hook (which stops the rig), so it runs first, as it did.
+  after(() => {
     console.log(`      ${tally.line('LogReplayMigration')}`);
-    await rig?.stop();
+  });
+  const rig = lrsRig(MS);
+  const inputs = rig.inputs;
+  before(() => {
+    scan.secret(rig.sas, new URLSearchParams(rig.sas).get('sig') ?? undefined);
   });
 
-  const inputs = (db: string, over: Record<string, unknown> = {}) => ({
-    managedInstanceId: miId,
-    databaseName: db,
-    storageContainerUri: rig.sandbox.storage.containerUrl(db.toLowerCase()),
-    storageContainerSasToken: sas,
-    ...MS,
-    ...over,
-  });
   const database = (name: string) => rig.sandbox.instance.databases.get(name);
   const count = (method: string, pathPattern: RegExp) =>
     rig.sandbox.arm.requests
