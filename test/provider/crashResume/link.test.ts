@@ -14,7 +14,7 @@ import {
   type Names,
   type Operation,
   type Subject,
-  Tally,
+  CrashTally,
   template,
 } from './driver';
 
@@ -23,7 +23,7 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
   let rig: Rig;
   let miId: string;
   let n = 0;
-  const tally = new Tally();
+  const tally = new CrashTally();
   /** Forced cutovers resumed after the split brain had ended: forcedFailover null (unknown), said so. */
   let forcedUnknown = 0;
   const scan = new SecretScan();

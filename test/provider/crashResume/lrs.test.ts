@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { StepResult } from '../../../sandbox/engine/engine';
 import { SecretScan } from '../../support/secretScan';
 import { lrsResource, lrsRig, type Rig, until } from '../rig';
-import { crashEveryBoundary, describeStep, type Operation, type Subject, Tally } from './driver';
+import { crashEveryBoundary, describeStep, type Operation, type Subject, CrashTally } from './driver';
 
 const MS = {
   pollIntervalInMs: 100,
@@ -18,7 +18,7 @@ const MS = {
 describe('LogReplayMigration crash-resume at every step boundary (issue 8)', function () {
   this.timeout(300_000);
   let n = 0;
-  const tally = new Tally();
+  const tally = new CrashTally();
   const scan = new SecretScan();
 
   // Registered before lrsRig's own after hook (which stops the rig), so it runs first, as it did.
