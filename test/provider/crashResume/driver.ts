@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import type { StepResult } from '../../../sandbox/engine/engine';
+import type { SecretScan } from '../../support/secretScan';
 import { Tally } from '../../support/tally';
 import { until, type Rig } from '../rig';
 import {
@@ -308,4 +309,32 @@ export async function crashEveryBoundary(
     }
   }
   return { steps, boundaries: chosen, failures };
+}
+
+/**
+ * The suite's tests, called inside its describe: one per operation (every boundary converges, or with
+ * `orRefuses` refuses as designed), then the secret scan over every case and the rig's state files and logs.
+ * `rig` is read when the tests run (the rig starts in a before hook).
+ */
+export function itEveryBoundary(
+  rig: () => Rig,
+  ops: Operation[],
+  tally: CrashTally,
+  scan: SecretScan,
+  orRefuses = false,
+): void {
+  for (const op of ops) {
+    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled${orRefuses ? ' (or refuses as designed)' : ''}`, async () => {
+      const report = await crashEveryBoundary(rig(), op, tally, scan);
+      console.log(
+        `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,
+      );
+      assert.deepEqual(report.failures, []);
+    });
+  }
+
+  it('no secret in the state files, logs, errors or outputs of any case', () => {
+    scan.add('state files and logs', rig().leakSurface());
+    scan.assertClean();
+  });
 }

@@ -3,20 +3,11 @@
  * the cutover (update cutover: true, by T-SQL FAILOVER and by breaking the link) and the cleanup (destroy after the
  * cutover) (issue 8): see driver.ts for how boundaries are recorded, held and resumed.
  */
-import assert from 'node:assert/strict';
 import type { DeclaredResource, StepResult } from '../../../sandbox/engine/engine';
 import { managedInstanceId } from '../../../sandbox/world/instances';
 import { SecretScan } from '../../support/secretScan';
 import { type Rig, startRig } from '../rig';
-import {
-  crashEveryBoundary,
-  describeStep,
-  type Names,
-  type Operation,
-  type Subject,
-  CrashTally,
-  template,
-} from './driver';
+import { CrashTally, itEveryBoundary, type Names, type Operation, type Subject, template } from './driver';
 
 describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (issue 8)', function () {
   this.timeout(400_000);
@@ -222,18 +213,10 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
     },
   };
 
-  for (const op of [syncSwitch, cutover('tsqlFailover'), cutover('breakLink'), cutoverForced, cleanup]) {
-    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled`, async () => {
-      const report = await crashEveryBoundary(rig, op, tally, scan);
-      console.log(
-        `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,
-      );
-      assert.deepEqual(report.failures, []);
-    });
-  }
-
-  it('no secret in the state files, logs, errors or outputs of any case', () => {
-    scan.add('state files and logs', rig.leakSurface());
-    scan.assertClean();
-  });
+  itEveryBoundary(
+    () => rig,
+    [syncSwitch, cutover('tsqlFailover'), cutover('breakLink'), cutoverForced, cleanup],
+    tally,
+    scan,
+  );
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { StepResult } from '../../../sandbox/engine/engine';
 import { SecretScan } from '../../support/secretScan';
 import { lrsResource, lrsRig, type Rig, until } from '../rig';
-import { crashEveryBoundary, describeStep, type Operation, type Subject, CrashTally } from './driver';
+import { CrashTally, itEveryBoundary, type Operation, type Subject } from './driver';
 
 const MS = {
   pollIntervalInMs: 100,
@@ -145,18 +145,5 @@ describe('LogReplayMigration crash-resume at every step boundary (issue 8)', fun
     },
   };
 
-  for (const op of [start, complete, destroy]) {
-    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled (or refuses as designed)`, async () => {
-      const report = await crashEveryBoundary(rig, op, tally, scan);
-      console.log(
-        `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,
-      );
-      assert.deepEqual(report.failures, []);
-    });
-  }
-
-  it('no secret in the state files, logs, errors or outputs of any case', () => {
-    scan.add('state files and logs', rig.leakSurface());
-    scan.assertClean();
-  });
+  itEveryBoundary(() => rig, [start, complete, destroy], tally, scan, true);
 });
