@@ -135,83 +135,70 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
   const SETTLE_MS = 120_000;
   const SECRET_INPUTS = ['sqlServer', 'managedInstanceSql'];
 
-  const syncSwitch: Operation = {
-    name: 'sync switch',
+  /** An operation on a fresh established link with its own state file; `prepare` brings it to the operation. */
+  const linkOperation = (
+    name: string,
+    prepare: (names: Names, engine: Engine) => Promise<Subject>,
+  ): Operation => ({
+    name,
     settleMs: SETTLE_MS,
     secretOutputs: SECRET_INPUTS,
     async fresh() {
       const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
-      await engine.up([resource(names)]);
-      return subject(names, engine, () => engine.up([resource(names, { replicationMode: 'Sync' })]));
+      return prepare(names, rig.engine(`crash-${names.dag}`));
     },
-  };
+  });
 
-  const cutover = (route: 'tsqlFailover' | 'breakLink'): Operation => ({
-    name: `cutover (${route})`,
-    settleMs: SETTLE_MS,
-    secretOutputs: SECRET_INPUTS,
-    async fresh() {
-      const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
+  const syncSwitch = linkOperation('sync switch', async (names, engine) => {
+    await engine.up([resource(names)]);
+    return subject(names, engine, () => engine.up([resource(names, { replicationMode: 'Sync' })]));
+  });
+
+  const cutover = (route: 'tsqlFailover' | 'breakLink'): Operation =>
+    linkOperation(`cutover (${route})`, async (names, engine) => {
       const over = { replicationMode: 'Sync', failoverRoute: route };
       await engine.up([resource(names, over)]);
       return subject(names, engine, () => engine.up([resource(names, { ...over, cutover: true })]));
-    },
-  });
+    });
 
   /**
    * The forced route: a workload that never stops keeps the LSN gate from passing; with allowDataLoss the cutover
    * forces the failover on the managed instance (ARM POST ForcedAllowDataLoss), ends the split brain on SQL Server
    * (SET ROLE = SECONDARY) and removes the link. The one data-losing call must never be sent twice.
    */
-  const cutoverForced: Operation = {
-    name: 'cutover (forced)',
-    settleMs: SETTLE_MS,
-    secretOutputs: SECRET_INPUTS,
-    async fresh() {
-      const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
-      const over = { replicationMode: 'Sync', failoverRoute: 'tsqlFailover' };
-      await engine.up([resource(names, over)]);
-      rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
-      const forced = {
-        ...over,
-        cutover: true,
-        allowDataLoss: true,
-        afterForcedFailover: 'setSqlServerSecondary',
-        lsnDeadlineInMs: 1_000,
-      };
-      const s = subject(names, engine, () => engine.up([resource(names, forced)]));
-      // A run resumed after the interrupted one had failed over and ended the split brain cannot tell a forced
-      // failover from a planned one (nothing either side shows afterwards says which): it must say unknown
-      // (null), never false. So here "forced" is true or unknown, and false is the failure.
-      return {
-        ...s,
-        summary: async (result) => {
-          const sum = await s.summary(result);
-          const forcedSeen = sum.forcedFailover;
-          if (forcedSeen === null) forcedUnknown++;
-          return { ...sum, forcedFailover: forcedSeen === false ? false : 'true or unknown (null)' };
-        },
-      };
-    },
-  };
+  const cutoverForced = linkOperation('cutover (forced)', async (names, engine) => {
+    const over = { replicationMode: 'Sync', failoverRoute: 'tsqlFailover' };
+    await engine.up([resource(names, over)]);
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    const forced = {
+      ...over,
+      cutover: true,
+      allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
+      lsnDeadlineInMs: 1_000,
+    };
+    const s = subject(names, engine, () => engine.up([resource(names, forced)]));
+    // A run resumed after the interrupted one had failed over and ended the split brain cannot tell a forced
+    // failover from a planned one (nothing either side shows afterwards says which): it must say unknown
+    // (null), never false. So here "forced" is true or unknown, and false is the failure.
+    return {
+      ...s,
+      summary: async (result) => {
+        const sum = await s.summary(result);
+        const forcedSeen = sum.forcedFailover;
+        if (forcedSeen === null) forcedUnknown++;
+        return { ...sum, forcedFailover: forcedSeen === false ? false : 'true or unknown (null)' };
+      },
+    };
+  });
 
-  const cleanup: Operation = {
-    name: 'cleanup',
-    settleMs: SETTLE_MS,
-    secretOutputs: SECRET_INPUTS,
-    async fresh() {
-      const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
-      const over = { replicationMode: 'Sync', cleanup: 'linkAndAvailabilityGroup' };
-      await engine.up([resource(names, over)]);
-      await engine.up([resource(names, { ...over, cutover: true })]);
-      rig.sandbox.link.takeFirstFullBackup(names.db);
-      return subject(names, engine, () => engine.destroy());
-    },
-  };
+  const cleanup = linkOperation('cleanup', async (names, engine) => {
+    const over = { replicationMode: 'Sync', cleanup: 'linkAndAvailabilityGroup' };
+    await engine.up([resource(names, over)]);
+    await engine.up([resource(names, { ...over, cutover: true })]);
+    rig.sandbox.link.takeFirstFullBackup(names.db);
+    return subject(names, engine, () => engine.destroy());
+  });
 
   itEveryBoundary(
     () => rig,
