@@ -8,16 +8,9 @@ import { UNKNOWN } from '../../sandbox/engine/host';
 import { rawRequest } from '../sandbox/helpers';
 import { lrsResource, lrsRig, until } from './rig';
 
-const MS = {
-  pollIntervalInMs: 100,
-  startDeadlineInMs: 20_000,
-  restoreDeadlineInMs: 20_000,
-  completeDeadlineInMs: 20_000,
-};
-
 describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
   this.timeout(120_000);
-  const rig = lrsRig(MS);
+  const rig = lrsRig();
   const inputs = rig.inputs;
   afterEach(() => {
     rig.sandbox.clock.speed = 100;

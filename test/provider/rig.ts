@@ -112,8 +112,19 @@ export interface LrsRig extends Rig {
   inputs(db: string, over?: Record<string, unknown>): Record<string, unknown>;
 }
 
-/** Call inside a describe: starts a rig (default sandbox) before its tests and stops it after them. */
-export function lrsRig(ms: Record<string, number>): LrsRig {
+/** Polls every 100 ms, each wait 20 s at the most (the sandbox runs at speed 100). */
+const LRS_MS = {
+  pollIntervalInMs: 100,
+  startDeadlineInMs: 20_000,
+  restoreDeadlineInMs: 20_000,
+  completeDeadlineInMs: 20_000,
+};
+
+/**
+ * Call inside a describe: starts a rig (default sandbox) before its tests and stops it after them. `ms`: the
+ * inputs' poll interval and deadlines.
+ */
+export function lrsRig(ms: Record<string, number> = LRS_MS): LrsRig {
   let started: Rig | undefined;
   let miId: string;
   let sas: string;

@@ -8,13 +8,6 @@ import { SecretScan } from '../../support/secretScan';
 import { lrsResource, lrsRig, type Rig, until } from '../rig';
 import { CrashTally, itEveryBoundary, type Operation, type Subject } from './driver';
 
-const MS = {
-  pollIntervalInMs: 100,
-  startDeadlineInMs: 20_000,
-  restoreDeadlineInMs: 20_000,
-  completeDeadlineInMs: 20_000,
-};
-
 describe('LogReplayMigration crash-resume at every step boundary (issue 8)', function () {
   this.timeout(300_000);
   let n = 0;
@@ -25,7 +18,7 @@ describe('LogReplayMigration crash-resume at every step boundary (issue 8)', fun
   after(() => {
     console.log(`      ${tally.line('LogReplayMigration')}`);
   });
-  const rig = lrsRig(MS);
+  const rig = lrsRig();
   const inputs = rig.inputs;
   before(() => {
     scan.secret(rig.sas, new URLSearchParams(rig.sas).get('sig') ?? undefined);
