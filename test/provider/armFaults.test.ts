@@ -5,8 +5,7 @@
  * destructive call sent twice by the HTTP client.
  */
 import assert from 'node:assert/strict';
-import { managedInstanceId } from '../../sandbox/world/instances';
-import { lrsResource, type Rig, startRig, until } from './rig';
+import { lrsResource, lrsRig, until } from './rig';
 
 const MS = {
   pollIntervalInMs: 100,
@@ -17,28 +16,9 @@ const MS = {
 
 describe('ARM faults through the provider host (LogReplayMigration)', function () {
   this.timeout(120_000);
-  let rig: Rig;
-  let miId: string;
-  let sas: string;
-
-  before(async () => {
-    rig = await startRig();
-    miId = managedInstanceId(rig.sandbox.instance);
-    sas = rig.sandbox.storage.makeSas({ permissions: 'rl', protocol: 'https' });
-  });
-  after(async () => {
-    await rig?.stop();
-  });
+  const rig = lrsRig(MS);
+  const inputs = rig.inputs;
   afterEach(() => rig.sandbox.arm.faults.clear());
-
-  const inputs = (db: string, over: Record<string, unknown> = {}) => ({
-    managedInstanceId: miId,
-    databaseName: db,
-    storageContainerUri: rig.sandbox.storage.containerUrl(db.toLowerCase()),
-    storageContainerSasToken: sas,
-    ...MS,
-    ...over,
-  });
 
   async function seed(db: string): Promise<void> {
     const s = rig.sandbox.sqlServer;

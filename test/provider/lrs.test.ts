@@ -5,42 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { UNKNOWN } from '../../sandbox/engine/host';
-import { managedInstanceId } from '../../sandbox/world/instances';
 import { rawRequest } from '../sandbox/helpers';
-import { lrsResource, type Rig, startRig, until } from './rig';
-
-const MS = {
-  pollIntervalInMs: 100,
-  startDeadlineInMs: 20_000,
-  restoreDeadlineInMs: 20_000,
-  completeDeadlineInMs: 20_000,
-};
+import { lrsResource, lrsRig, until } from './rig';
 
 describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
   this.timeout(120_000);
-  let rig: Rig;
-  let miId: string;
-  let sas: string;
-
-  before(async () => {
-    rig = await startRig();
-    miId = managedInstanceId(rig.sandbox.instance);
-    sas = rig.sandbox.storage.makeSas({ permissions: 'rl', protocol: 'https' });
-  });
-  after(async () => {
-    await rig?.stop();
-  });
+  const rig = lrsRig();
+  const inputs = rig.inputs;
   afterEach(() => {
     rig.sandbox.clock.speed = 100;
-  });
-
-  const inputs = (db: string, over: Record<string, unknown> = {}) => ({
-    managedInstanceId: miId,
-    databaseName: db,
-    storageContainerUri: rig.sandbox.storage.containerUrl(db.toLowerCase()),
-    storageContainerSasToken: sas,
-    ...MS,
-    ...over,
   });
 
   async function seed(db: string, logs: number, options: { stripes?: number } = {}): Promise<string[]> {
@@ -448,7 +421,7 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
         createParameters: { createMode: 'RestoreExternalBackup', collation: 'SQL_Latin1_General_CP1_CI_AS' },
         params: {
           storageContainerUri: rig.sandbox.storage.containerUrl('slots'),
-          storageContainerSasToken: sas,
+          storageContainerSasToken: rig.sas,
           useManagedIdentity: false,
           autoCompleteRestore: false,
         },
@@ -506,8 +479,8 @@ describe('LogReplayMigration lifecycle (provider host + sandbox)', function () {
 
   it('no secret input value appears in state, __provider, outputs, logs or errors', () => {
     const surface = rig.leakSurface();
-    const sig = new URLSearchParams(sas).get('sig')!;
-    assert.ok(!surface.includes(sas), 'whole SAS leaked');
+    const sig = new URLSearchParams(rig.sas).get('sig')!;
+    assert.ok(!surface.includes(rig.sas), 'whole SAS leaked');
     assert.ok(!surface.includes(sig), 'SAS signature leaked');
     assert.ok(!surface.includes(encodeURIComponent(sig)), 'encoded SAS signature leaked');
     assert.ok(!rig.texts.lrs.includes(sig));

@@ -9,6 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { consumerProject, node22 } from '../../sandbox/engine/consumer';
 import { type DeclaredResource, MiniEngine } from '../../sandbox/engine/engine';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/index';
+import { managedInstanceId } from '../../sandbox/world/instances';
 import { distributedAvailabilityGroupLinkProvider, logReplayMigrationProvider } from '../../sdk';
 
 let providers: Promise<{ lrs: string; link: string }> | undefined;
@@ -98,5 +99,76 @@ export function lrsResource(rig: Rig, name: string, inputs: Record<string, unkno
     providerText: rig.texts.lrs,
     inputs: { pulumiName: name, ...inputs },
     secretInputs: ['storageContainerSasToken'],
+  };
+}
+
+/** A rig for LogReplayMigration tests, live between the describe's before and after hooks that lrsRig adds. */
+export interface LrsRig extends Rig {
+  /** The sandbox's managed instance. */
+  readonly miId: string;
+  /** A read-list SAS for the backups' storage. */
+  readonly sas: string;
+  /** Inputs restoring `db` from its folder with the SAS and the deadlines `ms`; `over` replaces. */
+  inputs(db: string, over?: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** Polls every 100 ms, each wait 20 s at the most (the sandbox runs at speed 100). */
+const LRS_MS = {
+  pollIntervalInMs: 100,
+  startDeadlineInMs: 20_000,
+  restoreDeadlineInMs: 20_000,
+  completeDeadlineInMs: 20_000,
+};
+
+/**
+ * Call inside a describe: starts a rig (default sandbox) before its tests and stops it after them. `ms`: the
+ * inputs' poll interval and deadlines.
+ */
+export function lrsRig(ms: Record<string, number> = LRS_MS): LrsRig {
+  let started: Rig | undefined;
+  let miId: string;
+  let sas: string;
+  before(async () => {
+    started = await startRig();
+    miId = managedInstanceId(started.sandbox.instance);
+    sas = started.sandbox.storage.makeSas({ permissions: 'rl', protocol: 'https' });
+  });
+  after(async () => {
+    await started?.stop();
+  });
+  const live = (): Rig => {
+    if (!started) throw new Error('the rig starts in the before hook');
+    return started;
+  };
+  return {
+    get sandbox() {
+      return live().sandbox;
+    },
+    get dir() {
+      return live().dir;
+    },
+    get texts() {
+      return live().texts;
+    },
+    get logs() {
+      return live().logs;
+    },
+    engine: (stateName) => live().engine(stateName),
+    leakSurface: () => live().leakSurface(),
+    stop: () => live().stop(),
+    get miId() {
+      return miId;
+    },
+    get sas() {
+      return sas;
+    },
+    inputs: (db, over = {}) => ({
+      managedInstanceId: miId,
+      databaseName: db,
+      storageContainerUri: live().sandbox.storage.containerUrl(db.toLowerCase()),
+      storageContainerSasToken: sas,
+      ...ms,
+      ...over,
+    }),
   };
 }

@@ -1,4 +1,5 @@
 import type { FakeClock } from '../../provider/core/clock';
+import type { LrsInputs } from '../../provider/core/lrs/inputs';
 import type {
   LrsArmPort,
   ManagedDatabaseView,
@@ -136,3 +137,21 @@ export function lrsContext(arm: FakeLrsArm, clock: FakeClock, files: string[] = 
   };
   return { ctx, lines };
 }
+
+/** LRS inputs of the workflow tests (SAS, last backup log3.trn, nothing to complete, 1 s polls); `over` replaces. */
+export const lrsInputs = (over: Partial<LrsInputs> = {}) => ({
+  managedInstanceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/managedInstances/mi',
+  databaseName: 'Sales',
+  storageContainerUri: 'https://acct.blob.core.windows.net/sales/db1',
+  storageContainerSasToken: 'sp=rl&sig=x',
+  useManagedIdentity: false,
+  collation: 'SQL_Latin1_General_CP1_CI_AS',
+  lastBackupName: 'log3.trn',
+  autoComplete: false,
+  complete: false,
+  startDeadlineInMs: 60_000,
+  restoreDeadlineInMs: 120_000,
+  completeDeadlineInMs: 60_000,
+  pollIntervalInMs: 1_000,
+  ...over,
+});

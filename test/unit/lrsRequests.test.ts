@@ -1,32 +1,15 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../provider/core/clock';
 import type { MigrationError } from '../../provider/core/errors';
-import type { LrsInputs } from '../../provider/core/lrs/inputs';
 import { phaseOf } from '../../provider/core/lrs/phase';
 import { RestoreSlots } from '../../provider/core/lrs/slots';
 import { complete, converge, type LrsRecord, OWNER_TAG, stop } from '../../provider/core/lrs/workflow';
-import { drive, FakeLrsArm, lrsContext } from './fakes';
+import { drive, FakeLrsArm, lrsContext, lrsInputs as inputs } from './fakes';
 
 /**
  * ARM requests per LRS operation, pinned (issue 9): counts, not times. Each list is the contract's minimum as
  * bench/requests.ts explains it; a request added to an operation fails here.
  */
-const inputs = (over: Partial<LrsInputs> = {}) => ({
-  managedInstanceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/managedInstances/mi',
-  databaseName: 'Sales',
-  storageContainerUri: 'https://acct.blob.core.windows.net/sales/db1',
-  storageContainerSasToken: 'sp=rl&sig=x',
-  useManagedIdentity: false,
-  collation: 'SQL_Latin1_General_CP1_CI_AS',
-  lastBackupName: 'log3.trn',
-  autoComplete: false,
-  complete: false,
-  startDeadlineInMs: 60_000,
-  restoreDeadlineInMs: 120_000,
-  completeDeadlineInMs: 60_000,
-  pollIntervalInMs: 1_000,
-  ...over,
-});
 const OWNER = 'lrs-requests-owner';
 const own = { [OWNER_TAG]: OWNER };
 const record = (over: Partial<LrsRecord> = {}): LrsRecord => ({ owner: OWNER, ...over });

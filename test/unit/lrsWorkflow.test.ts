@@ -3,7 +3,6 @@ import { restoreDetails } from '../../provider/azure/lrs';
 import { FakeClock } from '../../provider/core/clock';
 import { MigrationError } from '../../provider/core/errors';
 import { lrsHint } from '../../provider/core/lrs/hints';
-import type { LrsInputs } from '../../provider/core/lrs/inputs';
 import { type Observation, phaseOf } from '../../provider/core/lrs/phase';
 import { RestoreSlots } from '../../provider/core/lrs/slots';
 import {
@@ -14,24 +13,7 @@ import {
   planCreate,
   stop,
 } from '../../provider/core/lrs/workflow';
-import { drive, FakeLrsArm, lrsContext } from './fakes';
-
-const inputs = (over: Partial<LrsInputs> = {}) => ({
-  managedInstanceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/managedInstances/mi',
-  databaseName: 'Sales',
-  storageContainerUri: 'https://acct.blob.core.windows.net/sales/db1',
-  storageContainerSasToken: 'sp=rl&sig=x',
-  useManagedIdentity: false,
-  collation: 'SQL_Latin1_General_CP1_CI_AS',
-  lastBackupName: 'log3.trn',
-  autoComplete: false,
-  complete: false,
-  startDeadlineInMs: 60_000,
-  restoreDeadlineInMs: 120_000,
-  completeDeadlineInMs: 60_000,
-  pollIntervalInMs: 1_000,
-  ...over,
-});
+import { drive, FakeLrsArm, lrsContext, lrsInputs as inputs } from './fakes';
 
 const OWNER = 'lrs-test-owner';
 const record = (over: Partial<LrsRecord> = {}): LrsRecord => ({ owner: OWNER, ...over });

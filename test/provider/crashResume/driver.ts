@@ -10,6 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import type { StepResult } from '../../../sandbox/engine/engine';
+import type { SecretScan } from '../../support/secretScan';
+import { Tally } from '../../support/tally';
 import { until, type Rig } from '../rig';
 import {
   type Boundary,
@@ -147,26 +149,33 @@ export async function settleWorld(rig: Rig, ms: number): Promise<void> {
   }
 }
 
-/** The suite's counts, printed at the end. */
-export class Tally {
+const CRASH_COUNTERS = [
+  'cases',
+  'converged',
+  'refused',
+  'inFlightSeen',
+  'destructiveMax',
+  'faults',
+  'singleMode',
+] as const;
+
+/** The suite's counts, printed at the end. singleMode: boundaries resumed in one mode only (see modes()). */
+export class CrashTally extends Tally<(typeof CRASH_COUNTERS)[number]> {
   readonly boundaries = new Map<string, number>();
-  cases = 0;
-  converged = 0;
-  refused = 0;
-  inFlightSeen = 0;
-  destructiveMax = 0;
-  faults = 0;
-  /** Boundaries resumed in one mode only (see modes()). */
-  singleMode = 0;
   readonly knownFailures: string[] = [];
 
+  constructor() {
+    super(CRASH_COUNTERS);
+  }
+
   line(suite: string): string {
+    const n = this.n;
     const total = [...this.boundaries.values()].reduce((a, b) => a + b, 0);
-    const ops = [...this.boundaries.entries()].map(([op, n]) => `${op} ${n}`).join(', ');
+    const ops = [...this.boundaries.entries()].map(([op, k]) => `${op} ${k}`).join(', ');
     return (
       `${suite} crash-resume: ${this.boundaries.size} operations, ${total} boundaries (${ops}), ` +
-      `${this.cases} cases (${this.faults} stalls; ${this.singleMode} boundaries resumed at once only), ${this.converged} converged, ${this.refused} refused as designed, ` +
-      `${this.inFlightSeen} resumed with the ARM operation still running, destructive calls max ${this.destructiveMax}, ` +
+      `${n.cases} cases (${n.faults} stalls; ${n.singleMode} boundaries resumed at once only), ${n.converged} converged, ${n.refused} refused as designed, ` +
+      `${n.inFlightSeen} resumed with the ARM operation still running, destructive calls max ${n.destructiveMax}, ` +
       `${this.knownFailures.length} known failures`
     );
   }
@@ -213,7 +222,7 @@ export interface Report {
 export async function crashEveryBoundary(
   rig: Rig,
   op: Operation,
-  tally: Tally,
+  tally: CrashTally,
   scan: { add(name: string, value: unknown, secretFields?: string[]): unknown },
   pick: (b: Boundary, steps: Step[]) => boolean = () => true,
 ): Promise<Report> {
@@ -228,12 +237,12 @@ export async function crashEveryBoundary(
   tally.boundaries.set(op.name, all.length);
   const failures: string[] = [];
   for (const b of chosen) {
-    if (modes(b).length === 1) tally.singleMode++;
+    if (modes(b).length === 1) tally.n.singleMode++;
     for (const inFlight of modes(b)) {
       const label = `${op.name} ${b.when} step ${b.step + 1}/${steps.length} (${describeStep(b.at)}), resumed ${inFlight ? 'at once' : 'after the world settled'}`;
-      tally.cases++;
+      tally.n.cases++;
       if (process.env.CRASH_TRACE) console.log(`        ${new Date().toISOString()} ${label}`);
-      tally.faults++;
+      tally.n.faults++;
       let s: Subject | undefined;
       const known = knownFailure(op.name, b, inFlight);
       try {
@@ -246,7 +255,7 @@ export async function crashEveryBoundary(
         assert.deepEqual(crash.steps.map(key), steps.slice(0, made).map(key), 'steps before the kill');
         if (!inFlight) await settleWorld(rig, op.settleMs);
         const resumed = await resume(rig, () => subject.run(), inFlight);
-        if (resumed.operationRunning) tally.inFlightSeen++;
+        if (resumed.operationRunning) tally.n.inFlightSeen++;
         // Errors and outputs; the secret inputs the outputs carry back (as the engine's secrets, stored encrypted)
         // belong there by design (op.secretOutputs), as do the checked inputs of a step.
         if (resumed.result instanceof Error) scan.add(`${label}: resumed`, resumed.result);
@@ -269,12 +278,12 @@ export async function crashEveryBoundary(
           );
         }
         for (const [call, count] of Object.entries(s.destructive())) {
-          tally.destructiveMax = Math.max(tally.destructiveMax, count);
+          tally.max('destructiveMax', count);
           assert.ok(count <= 1, `${call} made ${count} times`);
         }
         for (const [k, v] of (s.surfaces?.() ?? []).entries()) scan.add(`${label}: surface ${k}`, v);
-        if (resumed.result instanceof Error) tally.refused++;
-        else tally.converged++;
+        if (resumed.result instanceof Error) tally.n.refused++;
+        else tally.n.converged++;
         if (known && !known.mayPass) {
           failures.push(
             `${label}: marked as a known failure (${known.reason}) but it passed: remove the mark`,
@@ -300,4 +309,32 @@ export async function crashEveryBoundary(
     }
   }
   return { steps, boundaries: chosen, failures };
+}
+
+/**
+ * The suite's tests, called inside its describe: one per operation (every boundary converges, or with
+ * `orRefuses` refuses as designed), then the secret scan over every case and the rig's state files and logs.
+ * `rig` is read when the tests run (the rig starts in a before hook).
+ */
+export function itEveryBoundary(
+  rig: () => Rig,
+  ops: Operation[],
+  tally: CrashTally,
+  scan: SecretScan,
+  orRefuses = false,
+): void {
+  for (const op of ops) {
+    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled${orRefuses ? ' (or refuses as designed)' : ''}`, async () => {
+      const report = await crashEveryBoundary(rig(), op, tally, scan);
+      console.log(
+        `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,
+      );
+      assert.deepEqual(report.failures, []);
+    });
+  }
+
+  it('no secret in the state files, logs, errors or outputs of any case', () => {
+    scan.add('state files and logs', rig().leakSurface());
+    scan.assertClean();
+  });
 }

@@ -1,29 +1,21 @@
 /**
  * DistributedAvailabilityGroupLink crash-resume at every step boundary of the sync switch (update Async → Sync),
- * the cutover (update cutover: true, by T-SQL FAILOVER and by breaking the link) and the cleanup (destroy after the
- * cutover) (issue 8): see driver.ts for how boundaries are recorded, held and resumed.
+ * the cutover (update cutover: true, by T-SQL FAILOVER, by breaking the link, and forced), the cleanup (destroy
+ * after the cutover) and a destroy before cutover (issue 8): see driver.ts for how boundaries are recorded, held
+ * and resumed.
  */
-import assert from 'node:assert/strict';
 import type { DeclaredResource, StepResult } from '../../../sandbox/engine/engine';
 import { managedInstanceId } from '../../../sandbox/world/instances';
 import { SecretScan } from '../../support/secretScan';
 import { type Rig, startRig } from '../rig';
-import {
-  crashEveryBoundary,
-  describeStep,
-  type Names,
-  type Operation,
-  type Subject,
-  Tally,
-  template,
-} from './driver';
+import { CrashTally, itEveryBoundary, type Names, type Operation, type Subject, template } from './driver';
 
 describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (issue 8)', function () {
   this.timeout(400_000);
   let rig: Rig;
   let miId: string;
   let n = 0;
-  const tally = new Tally();
+  const tally = new CrashTally();
   /** Forced cutovers resumed after the split brain had ended: forcedFailover null (unknown), said so. */
   let forcedUnknown = 0;
   const scan = new SecretScan();
@@ -144,116 +136,81 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
   const SETTLE_MS = 120_000;
   const SECRET_INPUTS = ['sqlServer', 'managedInstanceSql'];
 
-  const syncSwitch: Operation = {
-    name: 'sync switch',
+  /** An operation on a fresh established link with its own state file; `prepare` brings it to the operation. */
+  const linkOperation = (
+    name: string,
+    prepare: (names: Names, engine: Engine) => Promise<Subject>,
+  ): Operation => ({
+    name,
     settleMs: SETTLE_MS,
     secretOutputs: SECRET_INPUTS,
     async fresh() {
       const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
-      await engine.up([resource(names)]);
-      return subject(names, engine, () => engine.up([resource(names, { replicationMode: 'Sync' })]));
+      return prepare(names, rig.engine(`crash-${names.dag}`));
     },
-  };
+  });
 
-  const cutover = (route: 'tsqlFailover' | 'breakLink'): Operation => ({
-    name: `cutover (${route})`,
-    settleMs: SETTLE_MS,
-    secretOutputs: SECRET_INPUTS,
-    async fresh() {
-      const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
+  const syncSwitch = linkOperation('sync switch', async (names, engine) => {
+    await engine.up([resource(names)]);
+    return subject(names, engine, () => engine.up([resource(names, { replicationMode: 'Sync' })]));
+  });
+
+  const cutover = (route: 'tsqlFailover' | 'breakLink'): Operation =>
+    linkOperation(`cutover (${route})`, async (names, engine) => {
       const over = { replicationMode: 'Sync', failoverRoute: route };
       await engine.up([resource(names, over)]);
       return subject(names, engine, () => engine.up([resource(names, { ...over, cutover: true })]));
-    },
-  });
+    });
 
   /**
    * The forced route: a workload that never stops keeps the LSN gate from passing; with allowDataLoss the cutover
    * forces the failover on the managed instance (ARM POST ForcedAllowDataLoss), ends the split brain on SQL Server
    * (SET ROLE = SECONDARY) and removes the link. The one data-losing call must never be sent twice.
    */
-  const cutoverForced: Operation = {
-    name: 'cutover (forced)',
-    settleMs: SETTLE_MS,
-    secretOutputs: SECRET_INPUTS,
-    async fresh() {
-      const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
-      const over = { replicationMode: 'Sync', failoverRoute: 'tsqlFailover' };
-      await engine.up([resource(names, over)]);
-      rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
-      const forced = {
-        ...over,
-        cutover: true,
-        allowDataLoss: true,
-        afterForcedFailover: 'setSqlServerSecondary',
-        lsnDeadlineInMs: 1_000,
-      };
-      const s = subject(names, engine, () => engine.up([resource(names, forced)]));
-      // A run resumed after the interrupted one had failed over and ended the split brain cannot tell a forced
-      // failover from a planned one (nothing either side shows afterwards says which): it must say unknown
-      // (null), never false. So here "forced" is true or unknown, and false is the failure.
-      return {
-        ...s,
-        summary: async (result) => {
-          const sum = await s.summary(result);
-          const forcedSeen = sum.forcedFailover;
-          if (forcedSeen === null) forcedUnknown++;
-          return { ...sum, forcedFailover: forcedSeen === false ? false : 'true or unknown (null)' };
-        },
-      };
-    },
-  };
+  const cutoverForced = linkOperation('cutover (forced)', async (names, engine) => {
+    const over = { replicationMode: 'Sync', failoverRoute: 'tsqlFailover' };
+    await engine.up([resource(names, over)]);
+    rig.sandbox.link.startWorkload({ database: names.db, lsnPerSecond: 50 });
+    const forced = {
+      ...over,
+      cutover: true,
+      allowDataLoss: true,
+      afterForcedFailover: 'setSqlServerSecondary',
+      lsnDeadlineInMs: 1_000,
+    };
+    const s = subject(names, engine, () => engine.up([resource(names, forced)]));
+    // A run resumed after the interrupted one had failed over and ended the split brain cannot tell a forced
+    // failover from a planned one (nothing either side shows afterwards says which): it must say unknown
+    // (null), never false. So here "forced" is true or unknown, and false is the failure.
+    return {
+      ...s,
+      summary: async (result) => {
+        const sum = await s.summary(result);
+        const forcedSeen = sum.forcedFailover;
+        if (forcedSeen === null) forcedUnknown++;
+        return { ...sum, forcedFailover: forcedSeen === false ? false : 'true or unknown (null)' };
+      },
+    };
+  });
+
+  const cleanup = linkOperation('cleanup', async (names, engine) => {
+    const over = { replicationMode: 'Sync', cleanup: 'linkAndAvailabilityGroup' };
+    await engine.up([resource(names, over)]);
+    await engine.up([resource(names, { ...over, cutover: true })]);
+    rig.sandbox.link.takeFirstFullBackup(names.db);
+    return subject(names, engine, () => engine.destroy());
+  });
 
   /** Destroy before any cutover, with beforeCutoverDelete 'breakLink': the link removed on the managed instance. */
-  const destroyBeforeCutover: Operation = {
-    name: 'destroy before cutover (breakLink)',
-    settleMs: SETTLE_MS,
-    secretOutputs: SECRET_INPUTS,
-    async fresh() {
-      const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
-      await engine.up([resource(names, { beforeCutoverDelete: 'breakLink' })]);
-      return subject(names, engine, () => engine.destroy());
-    },
-  };
-
-  const cleanup: Operation = {
-    name: 'cleanup',
-    settleMs: SETTLE_MS,
-    secretOutputs: SECRET_INPUTS,
-    async fresh() {
-      const names = freshLink();
-      const engine = rig.engine(`crash-${names.dag}`);
-      const over = { replicationMode: 'Sync', cleanup: 'linkAndAvailabilityGroup' };
-      await engine.up([resource(names, over)]);
-      await engine.up([resource(names, { ...over, cutover: true })]);
-      rig.sandbox.link.takeFirstFullBackup(names.db);
-      return subject(names, engine, () => engine.destroy());
-    },
-  };
-
-  for (const op of [
-    syncSwitch,
-    cutover('tsqlFailover'),
-    cutover('breakLink'),
-    cutoverForced,
-    cleanup,
-    destroyBeforeCutover,
-  ]) {
-    it(`${op.name}: every boundary converges, resumed at once and (irreversible steps) after the world settled`, async () => {
-      const report = await crashEveryBoundary(rig, op, tally, scan);
-      console.log(
-        `      ${op.name}: ${report.steps.length} steps (${report.steps.map(describeStep).join('; ')}), ${report.boundaries.length} boundaries`,
-      );
-      assert.deepEqual(report.failures, []);
-    });
-  }
-
-  it('no secret in the state files, logs, errors or outputs of any case', () => {
-    scan.add('state files and logs', rig.leakSurface());
-    scan.assertClean();
+  const destroyBeforeCutover = linkOperation('destroy before cutover (breakLink)', async (names, engine) => {
+    await engine.up([resource(names, { beforeCutoverDelete: 'breakLink' })]);
+    return subject(names, engine, () => engine.destroy());
   });
+
+  itEveryBoundary(
+    () => rig,
+    [syncSwitch, cutover('tsqlFailover'), cutover('breakLink'), cutoverForced, cleanup, destroyBeforeCutover],
+    tally,
+    scan,
+  );
 });

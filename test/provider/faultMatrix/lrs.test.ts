@@ -22,7 +22,7 @@ import {
   INJECTED_LRO_CODE,
   KNOWN_FAILURES,
   LOAD_ALLOWANCE_MS,
-  Tally,
+  MatrixTally,
 } from './table';
 
 const POLL_MS = 100;
@@ -120,7 +120,7 @@ describe('fault matrix: LogReplayMigration (ARM steps × faults, in-process)', f
   let capture: ReturnType<typeof captureProviderLines>;
   let sas: string;
   let n = 0;
-  const tally = new Tally();
+  const tally = new MatrixTally();
   /** Every error the providers threw, for the secret scan. */
   const errors: string[] = [];
 
@@ -224,8 +224,8 @@ describe('fault matrix: LogReplayMigration (ARM steps × faults, in-process)', f
       (e: Error) => e,
     );
     assert.ok(outcome, `known failure now passes, remove it from KNOWN_FAILURES: ${c.title}`);
-    tally.knownFailures++;
-    tally.run++;
+    tally.n.knownFailures++;
+    tally.n.run++;
   }
 
   async function runOne(c: Case): Promise<void> {
@@ -261,7 +261,7 @@ describe('fault matrix: LogReplayMigration (ARM steps × faults, in-process)', f
     if (c.fault.name === 'lroFailed' && faulted.error && again.error) {
       assert.equal(again.error.code, faulted.error.code, `the next run after ${where}`);
       assert.ok(again.error?.message.includes(INJECTED_LRO_CODE), again.error?.message);
-      tally.finalFailures++;
+      tally.n.finalFailures++;
     } else {
       assert.equal(again.error, undefined, `no convergence after ${where}: ${again.error?.message}`);
       await declared(op, r, db);
@@ -270,14 +270,14 @@ describe('fault matrix: LogReplayMigration (ARM steps × faults, in-process)', f
     const sentDestructive = requests(db, from).filter((x) => isDestructive(x, db));
     const destructive = sentDestructive.filter(acted).length;
     assert.ok(destructive <= 1, `${destructive} destructive calls: ${where}`);
-    tally.destructiveSentMax = Math.max(tally.destructiveSentMax, sentDestructive.length);
+    tally.max('destructiveSentMax', sentDestructive.length);
 
-    tally.run++;
-    tally.faultsHit += hits;
-    if (faulted.error) tally.typedErrors++;
-    else tally.succeeded++;
-    tally.destructiveMax = Math.max(tally.destructiveMax, destructive);
-    tally.worstOverDeadlineMs = Math.max(tally.worstOverDeadlineMs, over);
+    tally.n.run++;
+    tally.n.faultsHit += hits;
+    if (faulted.error) tally.n.typedErrors++;
+    else tally.n.succeeded++;
+    tally.max('destructiveMax', destructive);
+    tally.max('worstOverDeadlineMs', over);
     if (op === 'start' && c.fault.name !== 'lroFailed') await r.destroy(); // frees the restore slot
   }
 
@@ -291,7 +291,7 @@ describe('fault matrix: LogReplayMigration (ARM steps × faults, in-process)', f
       const mine = all.filter((c) => c.step.op === op);
       const skipped = mine.filter((c) => c.skipped);
       for (const c of skipped) it.skip(`${c.title} (skipped by rule: ${c.skipped})`);
-      before(() => void (tally.skipped += skipped.length));
+      before(() => void (tally.n.skipped += skipped.length));
       const shared = mine.filter((c) => !c.skipped && c.step.own);
       for (let k = 0; k < shared.length; k += PARALLEL) {
         const batch = shared.slice(k, k + PARALLEL);

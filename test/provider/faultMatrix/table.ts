@@ -8,6 +8,7 @@
  * A case is one step × one fault; cases that cannot happen are skipped by rule (named here) and counted.
  */
 import type { FaultSpec } from '../../../sandbox/arm/faults';
+import { Tally } from '../../support/tally';
 
 export type ArmFaultName =
   '429' | '500 burst' | '503 burst' | 'slow' | 'stall' | 'drop' | 'lost' | 'lroFailed';
@@ -109,28 +110,36 @@ export const KNOWN_FAILURES: Record<string, string> = {
   // fixed: the stop reads its start operation and, while it is InProgress, reads the details again.
 };
 
-/** What the suite prints at the end. */
-export class Tally {
-  run = 0;
-  skipped = 0;
-  succeeded = 0;
-  typedErrors = 0;
-  /** Cases whose operation the service reported Failed: the next run repeats the typed error. */
-  finalFailures = 0;
-  knownFailures = 0;
-  destructiveMax = 0;
-  /** Destructive requests sent per case, including repeats the service refused. */
-  destructiveSentMax = 0;
-  faultsHit = 0;
-  worstOverDeadlineMs = -Infinity;
+const MATRIX_COUNTERS = [
+  'run',
+  'skipped',
+  'succeeded',
+  'typedErrors',
+  'finalFailures',
+  'knownFailures',
+  'destructiveMax',
+  'destructiveSentMax',
+  'faultsHit',
+  'worstOverDeadlineMs',
+] as const;
+
+/**
+ * What the suite prints at the end. finalFailures: cases whose operation the service reported Failed (the next run
+ * repeats the typed error); destructiveSentMax: destructive requests sent per case, refused repeats included.
+ */
+export class MatrixTally extends Tally<(typeof MATRIX_COUNTERS)[number]> {
+  constructor() {
+    super(MATRIX_COUNTERS, { worstOverDeadlineMs: -Infinity });
+  }
 
   line(name: string): string {
+    const n = this.n;
     return (
-      `fault matrix ${name}: ${this.run} cases run, ${this.skipped} skipped by rule, ` +
-      `${this.succeeded} succeeded after retry, ${this.typedErrors} typed errors, ${this.faultsHit} faults hit, ` +
-      `${this.finalFailures} of them final (service reported Failed), ${this.knownFailures} known failures, ` +
-      `destructive calls max ${this.destructiveMax} per case (${this.destructiveSentMax} sent, refused repeats included), ` +
-      `worst elapsed ${Math.round(this.worstOverDeadlineMs)} ms past the deadline`
+      `fault matrix ${name}: ${n.run} cases run, ${n.skipped} skipped by rule, ` +
+      `${n.succeeded} succeeded after retry, ${n.typedErrors} typed errors, ${n.faultsHit} faults hit, ` +
+      `${n.finalFailures} of them final (service reported Failed), ${n.knownFailures} known failures, ` +
+      `destructive calls max ${n.destructiveMax} per case (${n.destructiveSentMax} sent, refused repeats included), ` +
+      `worst elapsed ${Math.round(n.worstOverDeadlineMs)} ms past the deadline`
     );
   }
 }
