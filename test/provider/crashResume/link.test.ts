@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { DeclaredResource, StepResult } from '../../../sandbox/engine/engine';
-import { managedInstanceId } from '../../../sandbox/world/instances';
 import { SecretScan } from '../../support/secretScan';
-import { type Rig, startRig } from '../rig';
+import { linkResource, type Rig, startRig } from '../rig';
 import {
   crashEveryBoundary,
   describeStep,
@@ -21,7 +20,6 @@ import {
 describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (issue 8)', function () {
   this.timeout(400_000);
   let rig: Rig;
-  let miId: string;
   let n = 0;
   const tally = new Tally();
   const scan = new SecretScan();
@@ -31,7 +29,6 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
     rig = await startRig({
       link: { firstBackupDelayMs: 24 * 3_600_000, managedInstance: { utcOffsetMinutes: 120 } },
     });
-    miId = managedInstanceId(rig.sandbox.instance);
     scan.secret(
       rig.sandbox.sqlConnection('sqlServer').password,
       rig.sandbox.sqlConnection('managedInstance').password,
@@ -55,29 +52,13 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
     return names;
   }
 
-  function resource(names: Names, over: Record<string, unknown> = {}): DeclaredResource {
-    return {
-      name: `link-${names.dag}`,
-      providerText: rig.texts.link,
-      inputs: {
-        managedInstanceId: miId,
-        linkName: names.dag,
-        sqlServerAvailabilityGroupName: names.ag,
-        databaseNames: [names.db],
-        sqlServer: rig.sandbox.sqlConnection('sqlServer'),
-        managedInstanceSql: rig.sandbox.sqlConnection('managedInstance'),
-        replicationMode: 'Async',
-        lsnStabilityWindowInMs: 400, // 4 polls: the gate's shortest window without allowShortStabilityWindow
-        lsnPollIntervalInMs: 100,
-        lsnDeadlineInMs: 20_000,
-        pollIntervalInMs: 100,
-        operationDeadlineInMs: 20_000,
-        firstBackupDeadlineInMs: 30_000,
-        ...over,
-      },
-      secretInputs: ['sqlServer', 'managedInstanceSql'],
-    };
-  }
+  // The gate's shortest window without allowShortStabilityWindow: 4 polls.
+  const resource = (names: Names, over: Record<string, unknown> = {}): DeclaredResource =>
+    linkResource(
+      rig,
+      { dag: names.dag, ag: names.ag, db: names.db },
+      { lsnStabilityWindowInMs: 400, ...over },
+    );
 
   const accepted = (method: string, pathPattern: RegExp) =>
     rig.sandbox.arm.requests
