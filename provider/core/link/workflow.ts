@@ -150,6 +150,7 @@ export async function ensureMode(
       `managed instance ${s.managedInstanceMode ?? 'unknown'}, SQL Server replicas ${s.replicas.map((r) => `${r.replicaServerName}=${r.availabilityMode}`).join(', ')}`,
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: 'run up again: it reads both sides first and resumes the switch (raise operationDeadlineInMs if it needs longer)',
   });
   ctx.log(`link ${i.linkName} is ${mode} on both sides`);
   return o;
@@ -288,6 +289,7 @@ export async function cutover(
         .join(', '),
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: 'the failover is done; run up again: it resumes with this check and fails nothing over again (raise operationDeadlineInMs if the databases need longer)',
   });
   ctx.log(`cutover done: ${i.databaseNames.join(', ')} online and read-write on the managed instance`);
   return result;
@@ -333,6 +335,7 @@ async function endSplitBrain(i: ReadyLink, ctx: LinkContext): Promise<void> {
     describe: (o) => `SQL Server ${o.sqlServerRole ?? 'without the DAG'}`,
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: "run up again: it reads SQL Server's role first and resumes; meanwhile keep the applications from writing to SQL Server",
   });
 }
 
@@ -374,6 +377,7 @@ async function failover(
     describe: (l) => (l ? `managed instance ${l.instanceLinkRole ?? 'unknown role'}` : 'link removed'),
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: 'run up again: it reads the link first and does not fail over a second time',
   });
 }
 
