@@ -125,22 +125,33 @@ export class RawArm {
         const b = (r.body ?? {}) as { status?: string; error?: { code?: string; message?: string } };
         last = `operation ${b.status ?? `answer HTTP ${r.status}`}`;
         if (/^succeeded$/i.test(b.status ?? '')) return;
-        if (/^(failed|canceled|cancelled)$/i.test(b.status ?? '')) {
-          throw armError(
-            {
-              ...r,
-              status: 400,
-              body: { error: b.error ?? { code: b.status, message: `operation ${b.status}` } },
-            },
-            doing,
-          );
-        }
+        if (/^(failed|canceled|cancelled)$/i.test(b.status ?? ''))
+          throw operationEnded(b.status!, b.error, doing);
       } else {
         last = `operation result HTTP ${r.status}`;
         if (r.status !== 202) return;
       }
     }
   }
+}
+
+/**
+ * An operation Azure accepted and then ended Failed or Canceled: Azure's code (the operation's error, else its
+ * status), what it said, and a next step. Not "refused": the request was accepted (202).
+ */
+function operationEnded(
+  status: string,
+  error: { code?: string; message?: string } | undefined,
+  doing: string,
+): MigrationError {
+  return new MigrationError(
+    'AzureError',
+    `The Azure operation ${doing} ended ${status}: ${error?.message ?? `operation ${status}`}`,
+    {
+      causeCode: error?.code ?? status,
+      hint: "Azure's code says why; once its cause is dealt with, run up (or destroy) again: it reads the link as it is now and resumes from there",
+    },
+  );
 }
 
 /** Retry-After (or retry-after-ms) of an answer, in ms. */

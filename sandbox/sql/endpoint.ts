@@ -86,6 +86,7 @@ export class SqlEndpoint {
       name: entry.statement,
       changes: statement?.changes ?? false,
       sql: ctx.sql,
+      params: ctx.params,
     });
     if (!fault) return this.run(entry, run);
     return this.faulted(fault, entry, run, ctx.signal);

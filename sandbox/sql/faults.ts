@@ -39,6 +39,11 @@ export interface SqlFaultSpec {
   kind: SqlFaultKind;
   /** Catalog statement name, 'changes' (any statement that changes the world), or a RegExp on the text. */
   statement?: string | RegExp;
+  /**
+   * Also match the statement's parameters: each listed one must be there with this value (names and string
+   * values case-insensitive), e.g. `{ dag: 'DAG_1' }`, so that a fault on a read hits one link's statements only.
+   */
+  params?: Record<string, string>;
   /** 'before' (default): the statement does not act. 'after': it acts first, then the fault hits its answer. */
   when?: 'before' | 'after';
   /** How many matching statements the fault hits (default 1; Infinity until cleared). */
@@ -102,6 +107,8 @@ export interface StatementShape {
   name: string | null;
   changes: boolean;
   sql: string;
+  /** The parameters the client sent (names as sent, `@` stripped). */
+  params?: Record<string, unknown>;
 }
 
 class Fault implements InjectedSqlFault {
@@ -152,6 +159,23 @@ class Fault implements InjectedSqlFault {
   }
 
   matches(s: StatementShape): boolean {
+    return this.matchesStatement(s) && this.matchesParams(s);
+  }
+
+  private matchesParams(s: StatementShape): boolean {
+    const want = this.spec.params;
+    if (!want) return true;
+    const sent = Object.entries(s.params ?? {}).map(
+      ([k, v]) => [k.replace(/^@/, '').toLowerCase(), v] as const,
+    );
+    return Object.entries(want).every(([k, v]) =>
+      sent.some(
+        ([name, value]) => name === k.toLowerCase() && String(value).toLowerCase() === v.toLowerCase(),
+      ),
+    );
+  }
+
+  private matchesStatement(s: StatementShape): boolean {
     const want = this.spec.statement;
     if (want === undefined) return true;
     if (want instanceof RegExp) return want.test(s.sql);

@@ -4,15 +4,12 @@
  * by the real mssql/tedious client over TLS.
  */
 import assert from 'node:assert/strict';
-import { managedInstanceId } from '../../sandbox/world/instances';
-import type { DeclaredResource } from '../../sandbox/engine/engine';
 import { armShape, markTraffic, statementName, trafficSince } from '../../sandbox/cutoverReport';
-import { type Rig, startRig, until } from './rig';
+import { linkResource, type Rig, startRig, until } from './rig';
 
 describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)', function () {
   this.timeout(180_000);
   let rig: Rig;
-  let miId: string;
   let n = 0;
 
   before(async () => {
@@ -21,7 +18,6 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     rig = await startRig({
       link: { firstBackupDelayMs: 24 * 3_600_000, managedInstance: { utcOffsetMinutes: 120 } },
     });
-    miId = managedInstanceId(rig.sandbox.instance);
   });
   after(async () => {
     await rig?.stop();
@@ -48,32 +44,8 @@ describe('DistributedAvailabilityGroupLink lifecycle (provider host + sandbox)',
     return { ...names, dbs };
   }
 
-  function resource(
-    names: ReturnType<typeof freshLink>,
-    over: Record<string, unknown> = {},
-  ): DeclaredResource {
-    return {
-      name: `link-${names.dag}`,
-      providerText: rig.texts.link,
-      inputs: {
-        managedInstanceId: miId,
-        linkName: names.dag,
-        sqlServerAvailabilityGroupName: names.ag,
-        databaseNames: names.dbs,
-        sqlServer: rig.sandbox.sqlConnection('sqlServer'),
-        managedInstanceSql: rig.sandbox.sqlConnection('managedInstance'),
-        replicationMode: 'Async',
-        lsnStabilityWindowInMs: 1_000,
-        lsnPollIntervalInMs: 100,
-        lsnDeadlineInMs: 20_000,
-        pollIntervalInMs: 100,
-        operationDeadlineInMs: 20_000,
-        firstBackupDeadlineInMs: 30_000,
-        ...over,
-      },
-      secretInputs: ['sqlServer', 'managedInstanceSql'],
-    };
-  }
+  const resource = (names: ReturnType<typeof freshLink>, over: Record<string, unknown> = {}) =>
+    linkResource(rig, names, over);
 
   const settle = (p: Promise<unknown>) =>
     p.then(

@@ -172,3 +172,55 @@ export function lrsRig(ms: Record<string, number> = LRS_MS): LrsRig {
     }),
   };
 }
+
+/** Names of a link established in the sandbox (sandbox.link.establishLink): its DAG, its AG, its database(s). */
+export interface LinkNames {
+  dag: string;
+  ag: string;
+  db: string;
+  /** All its databases when more than `db` (default: [db]). */
+  dbs?: string[];
+}
+
+/**
+ * The DistributedAvailabilityGroupLink's inputs as the sdk class passes them, against `sandbox`: async, short
+ * polls and deadlines that hold at speed 100, and `over` on top. One builder for every link suite (through the
+ * host: linkResource; in-process: these inputs).
+ */
+export function linkInputs(
+  sandbox: Sandbox,
+  names: LinkNames,
+  over: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    // pulumiName: what the sdk class passes (the resource name its lines and warnings carry).
+    pulumiName: `link-${names.dag}`,
+    managedInstanceId: managedInstanceId(sandbox.instance),
+    linkName: names.dag,
+    sqlServerAvailabilityGroupName: names.ag,
+    databaseNames: names.dbs ?? [names.db],
+    sqlServer: sandbox.sqlConnection('sqlServer'),
+    managedInstanceSql: sandbox.sqlConnection('managedInstance'),
+    replicationMode: 'Async',
+    lsnStabilityWindowInMs: 1_000,
+    lsnPollIntervalInMs: 100,
+    lsnDeadlineInMs: 20_000,
+    pollIntervalInMs: 100,
+    operationDeadlineInMs: 20_000,
+    firstBackupDeadlineInMs: 30_000,
+    ...over,
+  };
+}
+
+export function linkResource(
+  rig: Rig,
+  names: LinkNames,
+  over: Record<string, unknown> = {},
+): DeclaredResource {
+  return {
+    name: `link-${names.dag}`,
+    providerText: rig.texts.link,
+    inputs: linkInputs(rig.sandbox, names, over),
+    secretInputs: ['sqlServer', 'managedInstanceSql'],
+  };
+}

@@ -5,21 +5,17 @@
  * verified instead of repeated (at most one applied change per intended change).
  */
 import assert from 'node:assert/strict';
-import type { DeclaredResource } from '../../sandbox/engine/engine';
 import type { ExecutedStatement } from '../../sandbox/sql/endpoint';
-import { managedInstanceId } from '../../sandbox/world/instances';
-import { type Rig, startRig, until } from './rig';
+import { linkResource, type Rig, startRig, until } from './rig';
 
 describe('DistributedAvailabilityGroupLink under SQL faults (provider host + sandbox)', function () {
   this.timeout(180_000);
   let rig: Rig;
-  let miId: string;
   let n = 0;
   let faultCount = 0;
 
   before(async () => {
     rig = await startRig({ link: { firstBackupDelayMs: 60_000 } });
-    miId = managedInstanceId(rig.sandbox.instance);
   });
   afterEach(() => {
     rig.sandbox.sqlEndpoints.sqlServer.faults.clear();
@@ -52,32 +48,8 @@ describe('DistributedAvailabilityGroupLink under SQL faults (provider host + san
     return names;
   }
 
-  function resource(
-    names: ReturnType<typeof freshLink>,
-    over: Record<string, unknown> = {},
-  ): DeclaredResource {
-    return {
-      name: `link-${names.dag}`,
-      providerText: rig.texts.link,
-      inputs: {
-        managedInstanceId: miId,
-        linkName: names.dag,
-        sqlServerAvailabilityGroupName: names.ag,
-        databaseNames: [names.db],
-        sqlServer: rig.sandbox.sqlConnection('sqlServer'),
-        managedInstanceSql: rig.sandbox.sqlConnection('managedInstance'),
-        replicationMode: 'Async',
-        lsnStabilityWindowInMs: 1_000,
-        lsnPollIntervalInMs: 100,
-        lsnDeadlineInMs: 20_000,
-        pollIntervalInMs: 100,
-        operationDeadlineInMs: 20_000,
-        firstBackupDeadlineInMs: 30_000,
-        ...over,
-      },
-      secretInputs: ['sqlServer', 'managedInstanceSql'],
-    };
-  }
+  const resource = (names: ReturnType<typeof freshLink>, over: Record<string, unknown> = {}) =>
+    linkResource(rig, names, over);
 
   /** Statements on SQL Server that change state of the named objects: as sent, and as really applied. */
   function changesOf(names: { dag: string } | string[], pattern: RegExp) {

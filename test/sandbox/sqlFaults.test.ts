@@ -223,4 +223,18 @@ describe('SQL faults by statement shape (TDS stand-in, real mssql client)', func
     assert.deepEqual(hit, [false, true, true, false]);
     assert.equal(poolErrors.length, 0, 'no unhandled pool errors');
   });
+
+  it('params choose one link: a fault on a read hits only the statements whose parameters match', async () => {
+    const other = () => pool.request().input('dag', 'DAG_Other').input('db', DB).query(S.sqlServerLsns);
+    const fault = sb.sqlServer.faults.inject({
+      kind: 'error',
+      statement: 'sqlServerLsns',
+      params: { dag: DAG.toLowerCase() },
+    });
+    await other();
+    assert.equal(fault.hits, 0, "another link's reading is not hit");
+    await assert.rejects(lsnQuery(), (e: sql.RequestError) => e.number === 1205);
+    assert.equal(fault.hits, 1);
+    assert.equal(poolErrors.length, 0, 'no unhandled pool errors');
+  });
 });

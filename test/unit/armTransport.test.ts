@@ -298,6 +298,26 @@ describe('link LRO poller (RawArm.waitLro)', () => {
     assert.deepEqual(gaps(arm.polls, start), [2_000, 2_000]);
   });
 
+  it("an operation that ends Failed or Canceled is a typed error with Azure's code and a next step", async () => {
+    for (const status of ['Failed', 'Canceled']) {
+      const clock = new FakeClock();
+      const ended: RawResponse = {
+        status: 200,
+        body: { name: 'x', status, error: { code: 'SomeServiceCode', message: 'It went wrong.' } },
+        headers: {},
+      };
+      const arm = new ScriptedArm([running(), ended], clock);
+      const e = await rejection(
+        arm.waitLro(accepted(), 'removing the link L', lroOptions(clock, 1_000, 60_000)),
+      );
+      assert.equal(e.code, 'AzureError');
+      assert.equal(e.causeCode, 'SomeServiceCode');
+      assert.match(e.message, new RegExp(`removing the link L ended ${status}: It went wrong\\.`));
+      assert.doesNotMatch(e.message, /refused|HTTP 400/, 'Azure accepted the request; its operation failed');
+      assert.ok(e.hint, 'a next step');
+    }
+  });
+
   it('fails at the deadline with the last status when the next allowed poll would come after it', async () => {
     const clock = new FakeClock();
     const start = clock.now();

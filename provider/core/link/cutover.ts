@@ -182,6 +182,7 @@ export async function cutover(
         .join(', '),
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: 'the failover is done; run up again: it resumes with this check and fails nothing over again (raise operationDeadlineInMs if the databases need longer)',
   });
   ctx.log(`cutover done: ${i.databaseNames.join(', ')} online and read-write on the managed instance`);
   return result;
@@ -260,6 +261,7 @@ async function endSplitBrain(i: ReadyLink, ctx: LinkContext): Promise<LinkObserv
     describe: (o) => `SQL Server ${o.sqlServerRole ?? 'without the DAG'}`,
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: "run up again: it reads SQL Server's role first and resumes; meanwhile keep the applications from writing to SQL Server",
   });
 }
 
@@ -296,5 +298,6 @@ async function failover(
     describe: (l) => (l ? `managed instance ${l.instanceLinkRole ?? 'unknown role'}` : 'link removed'),
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: 'run up again: it reads the link first and does not fail over a second time',
   });
 }

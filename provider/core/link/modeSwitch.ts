@@ -55,6 +55,7 @@ export async function ensureMode(
       `managed instance ${s.managedInstanceMode ?? 'unknown'}, SQL Server replicas ${s.replicas.map((r) => `${r.replicaServerName}=${r.availabilityMode}`).join(', ')}`,
     deadline: ctx.clock.now() + i.operationDeadlineInMs,
     intervalMs: i.pollIntervalInMs,
+    hint: 'run up again: it reads both sides first and resumes the switch (raise operationDeadlineInMs if it needs longer)',
   });
   ctx.log(`link ${i.linkName} is ${mode} on both sides`);
   return o;

@@ -5,15 +5,13 @@
  * and resumed.
  */
 import type { DeclaredResource, StepResult } from '../../../sandbox/engine/engine';
-import { managedInstanceId } from '../../../sandbox/world/instances';
 import { SecretScan } from '../../support/secretScan';
-import { type Rig, startRig } from '../rig';
+import { linkResource, type Rig, startRig } from '../rig';
 import { CrashTally, itEveryBoundary, type Names, type Operation, type Subject, template } from './driver';
 
 describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (issue 8)', function () {
   this.timeout(400_000);
   let rig: Rig;
-  let miId: string;
   let n = 0;
   const tally = new CrashTally();
   /** Forced cutovers resumed after the split brain had ended: forcedFailover null (unknown), said so. */
@@ -25,7 +23,6 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
     rig = await startRig({
       link: { firstBackupDelayMs: 24 * 3_600_000, managedInstance: { utcOffsetMinutes: 120 } },
     });
-    miId = managedInstanceId(rig.sandbox.instance);
     scan.secret(
       rig.sandbox.sqlConnection('sqlServer').password,
       rig.sandbox.sqlConnection('managedInstance').password,
@@ -52,29 +49,13 @@ describe('DistributedAvailabilityGroupLink crash-resume at every step boundary (
     return names;
   }
 
-  function resource(names: Names, over: Record<string, unknown> = {}): DeclaredResource {
-    return {
-      name: `link-${names.dag}`,
-      providerText: rig.texts.link,
-      inputs: {
-        managedInstanceId: miId,
-        linkName: names.dag,
-        sqlServerAvailabilityGroupName: names.ag,
-        databaseNames: [names.db],
-        sqlServer: rig.sandbox.sqlConnection('sqlServer'),
-        managedInstanceSql: rig.sandbox.sqlConnection('managedInstance'),
-        replicationMode: 'Async',
-        lsnStabilityWindowInMs: 400, // 4 polls: the gate's shortest window without allowShortStabilityWindow
-        lsnPollIntervalInMs: 100,
-        lsnDeadlineInMs: 20_000,
-        pollIntervalInMs: 100,
-        operationDeadlineInMs: 20_000,
-        firstBackupDeadlineInMs: 30_000,
-        ...over,
-      },
-      secretInputs: ['sqlServer', 'managedInstanceSql'],
-    };
-  }
+  /** The suites' one link builder, with the gate's shortest window without allowShortStabilityWindow (4 polls). */
+  const resource = (names: Names, over: Record<string, unknown> = {}): DeclaredResource =>
+    linkResource(
+      rig,
+      { dag: names.dag, ag: names.ag, db: names.db },
+      { lsnStabilityWindowInMs: 400, ...over },
+    );
 
   const accepted = (method: string, pathPattern: RegExp) =>
     rig.sandbox.arm.requests

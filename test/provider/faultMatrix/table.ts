@@ -106,9 +106,44 @@ export function cases(steps: readonly ArmStep[], faults: readonly ArmFault[] = A
  * that passes fails the suite, so the entry is removed when the provider changes.
  */
 export const KNOWN_FAILURES: Record<string, string> = {
-  // None at present. The last one (a restoreDetails 500 burst during a stop kept and forgot the database) was
-  // fixed: the stop reads its start operation and, while it is InProgress, reads the details again.
+  // LogReplayMigration: none at present. The last one (a restoreDetails 500 burst during a stop kept and forgot
+  // the database) was fixed: the stop reads its start operation and, while it is InProgress, reads the details again.
+  // The link (link.test.ts): the lost answer of the link's removal, as crashResume/steps.ts marks it for a resumed
+  // cutover. The DELETE acted (its operation runs 11–23 s, sandbox arm/routes/dag.ts); until it ends the link is
+  // still there, so the next run removes it again. A cutover could record the removal in its partial-failure
+  // outputs and follow it; a destroy cannot save state midway. Telling needs the link's operation in flight.
+  'cutover tsqlFailover: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lost':
+    'second DELETE link on the next run after a lost answer: the removal in progress is not visible (the link is ' +
+    'still there, failed over); no data at stake (after the failover), but a second destructive call',
+  'cleanup: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lost':
+    'second DELETE link on the next destroy after a lost answer (link kept after the failover): the removal in ' +
+    'progress is not visible; a Pulumi delete cannot record it',
+  'cutover breakLink: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lost':
+    'the next run, started while the removal the lost DELETE started still runs, sees the link still there, runs ' +
+    'the LSN gate again and fails LsnGateNotPassed when the removal ends (SQL Server sees the link DISCONNECTED), ' +
+    'with a hint to stop the workload; a run after that converges. With allowDataLoss it would break the link ' +
+    'a second time. Same cause as the lost DELETE above: the removal in progress is not visible',
+  'cutover breakLink: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lroFailed':
+    'the removal ends Failed but the world broke the link anyway (arm/faults.ts "whatever the world did"); the ' +
+    'next run, started before the link is gone, runs the LSN gate on a broken link: LsnGateNotPassed, not the ' +
+    "service's error; a run after that converges",
+  'cutover tsqlFailover: SQL sqlServer failoverDag × slow':
+    'the slow FAILOVER (acted late) leaves the removal that follows a few ms of the deadline: its DELETE times out ' +
+    'unanswered (AzureOutcomeUnknown, "no answer within 14ms") after acting, and the next run removes the link ' +
+    'again (the removal in progress is not visible, as above). A destructive call is sent with almost no time left',
 };
+
+/**
+ * Known failures whose outcome depends on a timing the suites do not pin (said in their reason): whether the
+ * next run's first reading comes before or after the link's removal ends (15 s simulated, 150 ms at speed 100).
+ * A pass is accepted too; each still runs.
+ */
+export const MAY_PASS = new Set([
+  // How much of the deadline the slow FAILOVER leaves to the DELETE.
+  'cutover tsqlFailover: SQL sqlServer failoverDag × slow',
+  'cutover breakLink: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lost',
+  'cutover breakLink: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lroFailed',
+]);
 
 const MATRIX_COUNTERS = [
   'run',
