@@ -109,7 +109,6 @@ const PARAMS: Record<string, (names: LinkNames) => Record<string, string>> = {
   // The cleanup looks up the DAG, then the AG: the fault hits the DAG's lookup.
   availabilityGroupByName: (n) => ({ name: n.dag }),
   availabilityGroupUsage: (n) => ({ ag: n.ag }),
-  availabilityGroupDatabases: (n) => ({ ag: n.ag }),
 };
 
 /** Its cases can run side by side: its fault is scoped to one case's link. */
@@ -195,22 +194,19 @@ export const SQL_STEPS: SqlStep[] = [
   sql('sync', 'sqlServer', 'alterDagMode', true),
   sql('sync', 'sqlServer', 'sqlServerLsns'),
   sql('sync', 'managedInstance', 'managedInstanceLsns'),
-  // cutover: the version (route), the LSN gate, the instance's clock, the FAILOVER (T-SQL route), read-write.
+  // cutover: the version (route), the LSN gate (its MI reading carries the instance's clock), the FAILOVER (T-SQL route), read-write.
   ...(['cutover tsqlFailover', 'cutover breakLink'] as const).flatMap((op) => [
     sql(op, 'sqlServer', 'serverInfo'),
     sql(op, 'sqlServer', 'dagReplicas'),
     sql(op, 'sqlServer', 'sqlServerLsns'),
     sql(op, 'managedInstance', 'managedInstanceLsns'),
-    sql(op, 'managedInstance', 'utcNow'),
     sql(op, 'managedInstance', 'databaseState'),
   ]),
   sql('cutover tsqlFailover', 'sqlServer', 'failoverDag', true),
-  // cleanup: the first full backup on the instance, then the DAG and the AG on SQL Server.
+  // cleanup: the first full backup on the instance, then the DAG and the AG on SQL Server (one usage query).
   sql('cleanup', 'managedInstance', 'firstFullBackupOnMi'),
-  sql('cleanup', 'sqlServer', 'dagReplicas'),
   sql('cleanup', 'sqlServer', 'availabilityGroupByName'),
   sql('cleanup', 'sqlServer', 'availabilityGroupUsage'),
-  sql('cleanup', 'sqlServer', 'availabilityGroupDatabases'),
   sql('cleanup', 'sqlServer', 'dropAvailabilityGroup', true),
 ];
 

@@ -108,13 +108,10 @@ export function cases(steps: readonly ArmStep[], faults: readonly ArmFault[] = A
 export const KNOWN_FAILURES: Record<string, string> = {
   // LogReplayMigration: none at present. The last one (a restoreDetails 500 burst during a stop kept and forgot
   // the database) was fixed: the stop reads its start operation and, while it is InProgress, reads the details again.
-  // The link (link.test.ts): the lost answer of the link's removal, as crashResume/steps.ts marks it for a resumed
-  // cutover. The DELETE acted (its operation runs 11–23 s, sandbox arm/routes/dag.ts); until it ends the link is
-  // still there, so the next run removes it again. A cutover could record the removal in its partial-failure
-  // outputs and follow it; a destroy cannot save state midway. Telling needs the link's operation in flight.
-  'cutover tsqlFailover: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lost':
-    'second DELETE link on the next run after a lost answer: the removal in progress is not visible (the link is ' +
-    'still there, failed over); no data at stake (after the failover), but a second destructive call',
+  // The link (link.test.ts): the lost answer of the link's removal. The DELETE acted (its operation runs 11–23 s,
+  // sandbox arm/routes/dag.ts); until it ends the link is still there. A resumed cutover now watches the link
+  // before removing it (cutover.ts removalInFlight), so its lost DELETE converges; a destroy cannot tell it resumes
+  // (it cannot save state midway) and removes the link again. Telling needs the link's operation in flight.
   'cleanup: DELETE managedInstances/{mi}/distributedAvailabilityGroups/{dag} × lost':
     'second DELETE link on the next destroy after a lost answer (link kept after the failover): the removal in ' +
     'progress is not visible; a Pulumi delete cannot record it',
