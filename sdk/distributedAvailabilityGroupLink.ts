@@ -119,6 +119,13 @@ export class DistributedAvailabilityGroupLink extends pulumi.dynamic.Resource {
   declare readonly failoverRouteUsed: pulumi.Output<string | null>;
   declare readonly failoverRouteReason: pulumi.Output<string | null>;
   declare readonly linkRemovedAtFailover: pulumi.Output<boolean | null>;
+  /**
+   * When the cutover sent its irreversible call (T-SQL FAILOVER, ForcedAllowDataLoss, or the DELETE breaking the
+   * link), and when it sent the link's removal. Also kept after a failed `up`, so the next run follows those
+   * calls instead of repeating them.
+   */
+  declare readonly failoverSentAt: pulumi.Output<string | null>;
+  declare readonly linkRemovalSentAt: pulumi.Output<string | null>;
   declare readonly sqlServerRole: pulumi.Output<string | null>;
   /** True when the failover was forced; null when unknown (a run resumed after an interrupted failover, with allowDataLoss set). */
   declare readonly forcedFailover: pulumi.Output<boolean | null>;
@@ -139,6 +146,8 @@ export class DistributedAvailabilityGroupLink extends pulumi.dynamic.Resource {
       failoverRouteUsed: undefined,
       failoverRouteReason: undefined,
       linkRemovedAtFailover: undefined,
+      failoverSentAt: undefined,
+      linkRemovalSentAt: undefined,
       sqlServerRole: undefined,
       forcedFailover: undefined,
       finalLsns: undefined,

@@ -1,6 +1,7 @@
 import { parseManagedInstanceId } from '../core/armId';
-import type { Clock } from '../core/clock';
+import { type Clock, formatDuration } from '../core/clock';
 import { MigrationError } from '../core/errors';
+import { RESUMED_REMOVAL_WATCH_MS } from '../core/link/cutover';
 import type { ReplicationMode } from '../core/link/inputs';
 import type { LinkArmPort, LinkDatabaseView, LinkView } from '../core/link/ports';
 import { API_VERSIONS } from './apiVersions';
@@ -47,6 +48,41 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
     sleep: (ms: number) => o.clock.sleep(ms),
     now: () => o.clock.now(),
   };
+
+  /**
+   * The DELETE may have acted and its answer was lost (pipeline.ts checked once: the link still there). Its
+   * removal runs 11–23 s (recordings README, link-mgmt seq 8–10) and until it ends the link looks as before:
+   * the link is watched for it (as a resumed cutover does), never sent a second DELETE. Still there after the
+   * watch: the DELETE did not act, or its removal is slow; the outcome stays unknown for the next run.
+   */
+  async function removalAfterLostAnswer(lost: MigrationError): Promise<void> {
+    const watchMs = Math.min(RESUMED_REMOVAL_WATCH_MS, o.operationDeadlineInMs / 4);
+    o.log?.(`${lost.message} Watching the link ${o.linkName} for its removal instead.`);
+    const until = o.clock.now() + watchMs;
+    for (;;) {
+      const r = await arm.call(
+        'GET',
+        `${dagPath}${dagVersion}`,
+        undefined,
+        `watching the link ${o.linkName}`,
+      );
+      if (r.status === 404) {
+        o.log?.(`the link ${o.linkName} is gone: the DELETE whose answer was lost took effect`);
+        return;
+      }
+      if (o.clock.now() + o.pollIntervalInMs > until) break;
+      await o.clock.sleep(o.pollIntervalInMs);
+    }
+    throw new MigrationError(
+      'AzureOutcomeUnknown',
+      `The answer to the DELETE of the link ${o.linkName} was lost, and the link is still there ${formatDuration(watchMs)} later: the DELETE did not act, or its removal is slow. It is not sent a second time in this run.`,
+      {
+        cause: lost,
+        lastState: `link ${o.linkName} present`,
+        hint: 'run up (or destroy) again: it reads the link first and sends the removal again only if the link is still there',
+      },
+    );
+  }
 
   return {
     async getInstance() {
@@ -100,7 +136,14 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
     },
     async deleteLink() {
       const doing = `removing the link ${o.linkName}`;
-      const r = await arm.call('DELETE', `${dagPath}${dagVersion}`, undefined, doing);
+      let r: Awaited<ReturnType<typeof arm.call>>;
+      try {
+        r = await arm.call('DELETE', `${dagPath}${dagVersion}`, undefined, doing);
+      } catch (e) {
+        if (!(e instanceof MigrationError && e.code === 'AzureOutcomeUnknown')) throw e;
+        await removalAfterLostAnswer(e);
+        return;
+      }
       if (r.status === 404 || r.status === 204) return;
       try {
         await arm.waitLro(r, doing, lro);

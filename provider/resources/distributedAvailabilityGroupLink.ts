@@ -122,6 +122,8 @@ function extraFrom(olds: Props): Extra {
     e.forced = olds.forcedFailover;
   if (olds.finalLsns && typeof olds.finalLsns === 'object')
     e.finalLsns = olds.finalLsns as Record<string, string | null>;
+  if (typeof olds.failoverSentAt === 'string') e.failoverSentAt = olds.failoverSentAt;
+  if (typeof olds.linkRemovalSentAt === 'string') e.removalSentAt = olds.linkRemovalSentAt;
   if (typeof olds.cleanupAt === 'string') e.cleanupAt = olds.cleanupAt;
   if (typeof olds.droppedLink === 'boolean') e.droppedLink = olds.droppedLink;
   if (typeof olds.droppedAvailabilityGroup === 'boolean')
@@ -158,11 +160,14 @@ async function outputs(
  * Runs the declared state: cutover (and cleanup if asked), or the declared replication mode. `seen`: what the
  * outputs show, as the operation last read it: the link as the mode switch verified it, or as the cutover's
  * last reading showed it (its removal verified by a 404) with SQL Server's replicas read after the failover.
+ * `record`: what the cutover decided and sent (written before each irreversible call) and, once it is done, its
+ * result; a failure puts it in the partial-failure outputs, so the next run follows the calls made.
  */
 async function converge(
   i: ReadyLink,
   ctx: LinkContext,
   extra: Extra,
+  record: Extra,
 ): Promise<{ extra: Extra; seen?: LinkObservation }> {
   if (extra.cutoverAt) {
     if (i.cleanupAfterCutover && !extra.cleanupAt)
@@ -173,7 +178,8 @@ async function converge(
     return { extra };
   }
   if (i.cutover) {
-    const { linkAfter, ...result } = await cutover(i, ctx, extra);
+    const { linkAfter, ...result } = await cutover(i, ctx, extra, record);
+    Object.assign(record, result);
     const next = { ...extra, ...result };
     if (i.cleanupAfterCutover)
       return { extra: { ...next, ...(await cleanupAfterCutover(i, ctx, next.managedInstanceCutoverAt)) } };
@@ -254,17 +260,19 @@ export const distributedAvailabilityGroupLink = {
 
   async create(news: Props) {
     const i = parse(news);
+    const record: Extra = {};
     return run(
       i,
       news,
       async (ctx) => {
-        const { extra, seen } = await converge(i, ctx, {});
+        const { extra, seen } = await converge(i, ctx, {}, record);
         return { id: linkId(i), outs: await outputs(i, ctx, extra, news, seen) };
       },
       async (ctx) => {
         const o = await observeLink(i, ctx);
-        if (!o.link && o.replicas.length === 0) return undefined;
-        return { id: linkId(i), properties: await outputs(i, ctx, {}, news) };
+        // A link on neither side: nothing to record, unless a call was sent (breaking the link removes it).
+        if (!o.link && o.replicas.length === 0 && !record.failoverSentAt) return undefined;
+        return { id: linkId(i), properties: await outputs(i, ctx, record, news, o) };
       },
     );
   },
@@ -272,14 +280,15 @@ export const distributedAvailabilityGroupLink = {
   async update(id: string, olds: Props, news: Props) {
     const i = parse(news);
     const extra = extraFrom(olds);
+    const record: Extra = {};
     return run(
       i,
       news,
       async (ctx) => {
-        const { extra: next, seen } = await converge(i, ctx, extra);
+        const { extra: next, seen } = await converge(i, ctx, extra, record);
         return { outs: await outputs(i, ctx, next, news, seen) };
       },
-      async (ctx) => ({ id, properties: await outputs(i, ctx, extra, news) }),
+      async (ctx) => ({ id, properties: await outputs(i, ctx, { ...extra, ...record }, news) }),
     );
   },
 

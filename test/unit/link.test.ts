@@ -5,6 +5,7 @@ import { checkLinkInputs, type ReadyLink } from '../../provider/core/link/inputs
 import {
   chooseRoute,
   cleanupAfterCutover,
+  type CutoverResult,
   cutover,
   deleteLinkResource,
   ensureMode,
@@ -266,6 +267,114 @@ describe('link workflow (fake world, fake clock)', () => {
     const r = await drive(clock, cutover(i, ctx));
     assert.equal(r.route, 'tsqlFailover');
     assert.deepEqual(world.calls, [], 'no second failover, no second removal');
+  });
+
+  it('records the route, forced, final LSNs and the time right before the failover call, for a failure after it', async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    world.failAfterActing.add('failover');
+    const record: Partial<CutoverResult> = {};
+    await assert.rejects(drive(clock, cutover(i, ctx, undefined, record)), /answer to the failover was lost/);
+    assert.equal(record.route, 'tsqlFailover');
+    assert.equal(record.forced, false);
+    assert.deepEqual(record.finalLsns, { Sales: '1000' });
+    assert.equal(record.managedInstanceCutoverAt, '2026-01-05T08:58:00.0000000');
+    assert.equal(typeof record.failoverSentAt, 'string');
+    assert.equal(record.removalSentAt, undefined, 'the removal was not sent');
+  });
+
+  it('records the removal before its DELETE, and breaking the link as both calls', async () => {
+    const tsql = setup({ cutover: true, replicationMode: 'Sync' });
+    tsql.world.failAfterActing.add('delete');
+    const r1: Partial<CutoverResult> = {};
+    await assert.rejects(drive(tsql.clock, cutover(tsql.i, tsql.ctx, undefined, r1)), /answer to the delete/);
+    assert.ok(r1.failoverSentAt && r1.removalSentAt);
+    const brk = setup({ cutover: true, replicationMode: 'Sync', failoverRoute: 'breakLink' });
+    brk.world.failAfterActing.add('delete');
+    const r2: Partial<CutoverResult> = {};
+    await assert.rejects(drive(brk.clock, cutover(brk.i, brk.ctx, undefined, r2)), /answer to the delete/);
+    assert.equal(r2.route, 'breakLink');
+    assert.equal(r2.removalSentAt, r2.failoverSentAt);
+  });
+
+  it('a run after a recorded failover still in flight follows it: no LSN gate, no second call, the recorded LSNs', async () => {
+    const { world, ctx, clock, i } = setup({ cutover: true, replicationMode: 'Sync' });
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    world.calls = [];
+    // The failover sent by the failed run ends at the third read of the link from now.
+    world.inFlight = {
+      afterReads: 3,
+      apply: () => {
+        world.link = { ...world.link!, instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' };
+        world.sqlRole = 'SECONDARY';
+        world.makeReadWrite();
+      },
+    };
+    const readsBefore = world.reads;
+    const previous = {
+      failoverSentAt: '2026-01-05T08:58:01.000Z',
+      route: 'tsqlFailover' as const,
+      forced: false,
+      finalLsns: { Sales: '999' },
+      managedInstanceCutoverAt: '2026-01-05T08:58:00.0000000',
+    };
+    const r = await drive(clock, cutover(i, ctx, previous), 1000);
+    assert.equal(world.reads, readsBefore, 'the LSN gate did not run again');
+    assert.deepEqual(world.calls, ['arm.delete'], 'no second failover; the removal (never sent) once');
+    assert.equal(r.forced, false);
+    assert.deepEqual(r.finalLsns, { Sales: '999' }, 'the LSNs recorded before the call');
+    assert.equal(r.managedInstanceCutoverAt, '2026-01-05T08:58:00.0000000');
+    assert.equal(r.failoverSentAt, previous.failoverSentAt);
+  });
+
+  it('a run after a recorded breakLink DELETE still in flight waits for the removal: no gate, no second DELETE', async () => {
+    const { world, ctx, clock, i } = setup({
+      cutover: true,
+      replicationMode: 'Sync',
+      failoverRoute: 'breakLink',
+    });
+    world.version = { productVersion: '15.0.4365.2' };
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    world.calls = [];
+    world.inFlight = {
+      afterReads: 4,
+      apply: () => {
+        world.link = undefined;
+        world.replicating = false;
+        world.makeReadWrite();
+      },
+    };
+    const readsBefore = world.reads;
+    const at = '2026-01-05T08:58:01.000Z';
+    const r = await drive(
+      clock,
+      cutover(i, ctx, {
+        failoverSentAt: at,
+        removalSentAt: at,
+        route: 'breakLink',
+        forced: false,
+        finalLsns: { Sales: '1000' },
+      }),
+      1000,
+    );
+    assert.equal(world.reads, readsBefore, 'the LSN gate did not run again');
+    assert.deepEqual(world.calls, [], 'no second DELETE');
+    assert.equal(r.route, 'breakLink');
+    assert.equal(r.removalSentAt, at);
+    assert.deepEqual(r.finalLsns, { Sales: '1000' });
+  });
+
+  it('a recorded call that never takes effect within the watch: the cutover runs again from the start, once', async () => {
+    const { world, ctx, clock, i, lines } = setup({ cutover: true, replicationMode: 'Sync' });
+    await drive(clock, ensureMode(i, ctx, 'Sync'));
+    world.calls = [];
+    const r = await drive(
+      clock,
+      cutover(i, ctx, { failoverSentAt: '2026-01-05T08:58:01.000Z', route: 'tsqlFailover', forced: false }),
+      1000,
+    );
+    assert.ok(lines.some((l) => /did not take effect within the watch/.test(l)));
+    assert.deepEqual(world.calls, ['sql.failover', 'arm.delete']);
+    assert.equal(r.forced, false);
   });
 
   it('refuses a cutover when the link exists on neither side', async () => {

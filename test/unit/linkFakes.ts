@@ -55,6 +55,11 @@ export class FakeLinkWorld {
   backups: Record<string, string> = {};
   backupSince?: string;
 
+  /** A call an earlier run sent that takes effect at the link's `afterReads`-th read from now (in flight until then). */
+  inFlight?: { afterReads: number; apply: () => void };
+  /** The next call of these kinds acts, then fails (its answer lost). */
+  failAfterActing = new Set<'failover' | 'delete'>();
+
   count(c: string) {
     return this.calls.filter((x) => x === c).length;
   }
@@ -77,6 +82,11 @@ export class FakeLinkWorld {
     if (this.replicating) this.miLsn = this.sqlLsn;
   }
 
+  private lostAnswer(kind: 'failover' | 'delete') {
+    if (!this.failAfterActing.delete(kind)) return;
+    throw Object.assign(new Error(`the answer to the ${kind} was lost`), { code: 'AzureOutcomeUnknown' });
+  }
+
   makeReadWrite() {
     for (const k of Object.keys(this.miState)) this.miState[k] = { state: 'ONLINE', readOnly: false };
   }
@@ -95,6 +105,10 @@ export class FakeLinkWorld {
     },
     getLink: async () => {
       this.linkReads++;
+      if (this.inFlight && --this.inFlight.afterReads <= 0) {
+        this.inFlight.apply();
+        this.inFlight = undefined;
+      }
       return this.link ? { ...this.link } : undefined;
     },
     setReplicationMode: async (mode: ReplicationMode) => {
@@ -106,12 +120,14 @@ export class FakeLinkWorld {
       this.link = undefined;
       this.replicating = false;
       this.makeReadWrite();
+      this.lostAnswer('delete');
     },
     failover: async (type) => {
       this.calls.push(`arm.failover:${type}`);
       if (this.link) this.link = { ...this.link, instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' };
       this.replicating = false; // forced: the logs diverged; SQL Server keeps its own view (sqlRole)
       this.makeReadWrite();
+      this.lostAnswer('failover');
     },
   };
 
@@ -164,6 +180,7 @@ export class FakeLinkWorld {
       if (this.link) this.link = { ...this.link, instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' };
       this.sqlRole = 'SECONDARY';
       this.makeReadWrite();
+      this.lostAnswer('failover');
     },
     setDagRoleSecondary: async () => {
       this.calls.push('sql.setRoleSecondary');

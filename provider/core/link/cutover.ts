@@ -43,22 +43,41 @@ export interface CutoverResult {
   /** The cutover removed the link on the managed instance (or it was gone already). */
   linkRemoved?: boolean;
   /**
+   * When the irreversible call was sent (the T-SQL FAILOVER, the ForcedAllowDataLoss POST, or the DELETE that
+   * breaks the link) and when the link's removal was, written into the record right before each call. A run
+   * that fails after a call leaves them in its partial-failure outputs, so the next run follows that call
+   * instead of repeating it. A crash writes no record: their absence proves nothing.
+   */
+  failoverSentAt?: string;
+  removalSentAt?: string;
+  /**
    * Not an output: the link as the cutover's last reading of it showed it; undefined when the link is gone
    * (the removal's own GET answered 404, or the first reading found none).
    */
   linkAfter?: LinkView;
 }
 
+/**
+ * `previous`: what the state recorded (a finished cutover, or the record of an earlier run that failed after an
+ * irreversible call). `record`: written into right before each irreversible call, for the caller's
+ * partial-failure outputs when this run fails after it.
+ */
 export async function cutover(
   i: ReadyLink,
   ctx: LinkContext,
   previous?: Partial<CutoverResult>,
+  record: Partial<CutoverResult> = {},
 ): Promise<CutoverResult> {
   // First step, before anything changes: the link on both sides, the server version, the instance (tier and
   // update policy, read once), and the route. A refusal here costs no downtime.
   let o = await observeLink(i, ctx);
-  if (!o.link && o.replicas.length === 0 && !previous?.cutoverAt) throw linkMissing(i, o)!;
+  const sent = previous?.failoverSentAt !== undefined && !previous.cutoverAt;
+  if (!o.link && o.replicas.length === 0 && !previous?.cutoverAt && !sent) throw linkMissing(i, o)!;
   const instance = await ctx.arm.getInstance();
+  // An earlier run sent the failover (or the DELETE breaking the link) and failed: that call may still run (a
+  // failover ~15 s, a removal 11–23 s: recordings README) while the link looks as before. Follow it, never
+  // run the gate or send the call again while it runs.
+  if (!cutOver(o) && sent && (await sentCallEnded(i, ctx, previous))) o = await observeLink(i, ctx);
   let result: CutoverResult | undefined;
   if (cutOver(o)) {
     // The link removed (by this resource before a crash, or already cleaned up) or the MI primary: the
@@ -86,8 +105,12 @@ export async function cutover(
       seen.link !== undefined && !i.keepLinkAfterFailover && !previous?.cutoverAt
         ? await removalInFlight(i, ctx)
         : seen.link !== undefined;
-    const linkRemoved = await removeLinkIfAsked(i, ctx, present);
+    const linkRemoved = await removeLinkIfAsked(i, ctx, present, record);
     result = {
+      ...(previous?.failoverSentAt ? { failoverSentAt: previous.failoverSentAt } : {}),
+      ...(record.removalSentAt || previous?.removalSentAt
+        ? { removalSentAt: record.removalSentAt ?? previous?.removalSentAt }
+        : {}),
       cutoverAt: previous?.cutoverAt ?? iso(ctx.clock.now()),
       // Not recorded before the crash: the instance's clock now (later than the failover: never too early).
       managedInstanceCutoverAt: previous?.managedInstanceCutoverAt ?? (await ctx.mi.utcNow()),
@@ -144,6 +167,14 @@ export async function cutover(
     const managedInstanceCutoverAt = gate.managedInstanceUtc ?? (await ctx.mi.utcNow());
     // Right before the irreversible call: is it done already (a resumed run, or someone else)?
     const now = await ctx.arm.getLink();
+    // What this run decided, recorded before the call (for the partial-failure outputs if it fails after it).
+    Object.assign(record, {
+      managedInstanceCutoverAt,
+      route: decision.route,
+      routeReason: decision.reason,
+      forced,
+      finalLsns,
+    });
     // The link as last read: the failover's wait ends on a reading of it (issue 9: not read again before the
     // removal; a link removed meanwhile makes the DELETE end OperationIdNotFound, which the adapter verifies).
     let after = now;
@@ -152,13 +183,17 @@ export async function cutover(
         `link ${i.linkName} is already ${now ? 'failed over' : 'removed'}: not calling the failover again`,
       );
     } else {
+      record.failoverSentAt = iso(ctx.clock.now());
+      if (decision.route === 'breakLink') record.removalSentAt = record.failoverSentAt;
       after = await failover(i, ctx, decision.route, forced);
     }
     if (forced && decision.route === 'tsqlFailover') after = (await endSplitBrain(i, ctx))?.link ?? after;
     const removedNow =
-      decision.route !== 'breakLink' && (await removeLinkIfAsked(i, ctx, after !== undefined));
+      decision.route !== 'breakLink' && (await removeLinkIfAsked(i, ctx, after !== undefined, record));
     const linkRemoved = decision.route === 'breakLink' || removedNow;
     result = {
+      ...(record.failoverSentAt ? { failoverSentAt: record.failoverSentAt } : {}),
+      ...(record.removalSentAt ? { removalSentAt: record.removalSentAt } : {}),
       cutoverAt: iso(ctx.clock.now()),
       managedInstanceCutoverAt,
       route: decision.route,
@@ -189,10 +224,11 @@ export async function cutover(
 }
 
 /**
- * How long a resumed cutover watches a failed-over link before removing it: a DELETE the interrupted run sent
- * runs for 11–23 s (link-mgmt seq 8–10, link-errors), and until it ends the link looks as before. Nothing else
- * shows a removal in flight (a Pulumi update cannot save state midway), so the resumed run waits this long for
- * the link to go by itself before it sends a DELETE; at most a quarter of the operation deadline.
+ * How long a resumed cutover watches the link for a call an interrupted run may have sent: a DELETE runs for
+ * 11–23 s and a failover ~15 s (recordings README; link-mgmt seq 8–10, link-errors), and until it ends the
+ * link looks as before. Nothing in Azure shows a call in flight (and a crash leaves no record in the state), so
+ * the resumed run waits this long for the link to change by itself before it sends anything; at most a quarter
+ * of the operation deadline.
  */
 export const RESUMED_REMOVAL_WATCH_MS = 30_000;
 
@@ -201,27 +237,71 @@ async function removalInFlight(i: ReadyLink, ctx: LinkContext): Promise<boolean>
   ctx.log(
     `link ${i.linkName} failed over in an interrupted run: watching it for a removal already in flight before removing it`,
   );
+  const gone = await watchLink(i, ctx, `a removal of ${i.linkName} sent by the interrupted run`, (l) => !l);
+  if (gone) ctx.log(`link ${i.linkName} was removed by the interrupted run's DELETE: not sending another`);
+  return !gone;
+}
+
+/**
+ * An earlier run recorded its failover call (or breaking the link) as sent, and the link does not show it yet:
+ * watches for the role change or the removal. True when it came (the cutover resumes after the failover); false
+ * when the link still looks as before after the watch (the call did not act: the cutover runs as new).
+ */
+async function sentCallEnded(
+  i: ReadyLink,
+  ctx: LinkContext,
+  previous: Partial<CutoverResult>,
+): Promise<boolean> {
+  const call = previous.route === 'breakLink' ? 'the DELETE breaking the link' : 'the failover';
+  ctx.log(
+    `an earlier run sent ${call} of ${i.linkName} at ${previous.failoverSentAt} and failed: watching the link for it before anything else (no LSN gate, no call again while it may run)`,
+  );
+  const ended = await watchLink(
+    i,
+    ctx,
+    `${call} of ${i.linkName} sent by the earlier run`,
+    (l) => !l || eq(l.instanceLinkRole, 'Primary'),
+  );
+  ctx.log(
+    ended
+      ? `${call} of ${i.linkName} sent by the earlier run took effect: resuming after it`
+      : `${call} of ${i.linkName} sent by the earlier run did not take effect within the watch: the cutover runs again from the start`,
+  );
+  return ended;
+}
+
+/** Watches the link until `ended` holds (true) or the resumed-run watch is over (false). */
+async function watchLink(
+  i: ReadyLink,
+  ctx: LinkContext,
+  what: string,
+  ended: (l: LinkView | undefined) => boolean,
+): Promise<boolean> {
   try {
     await ctx.wait({
-      what: `a removal of ${i.linkName} sent by the interrupted run`,
+      what,
       poll: () => ctx.arm.getLink(),
-      judge: (l) => (l ? { done: false, waiting: 'the link is still there' } : { done: true }),
+      judge: (l) => (ended(l) ? { done: true } : { done: false, waiting: 'the link looks as before' }),
       describe: (l) => (l ? `link ${l.instanceLinkRole ?? 'present'}` : 'link removed'),
-      // A quarter of the operation deadline at most: the rest is left for the DELETE, its operation and the
+      // A quarter of the operation deadline at most: the rest is left for the calls, their operations and the
       // verification, which share that deadline.
       deadline: ctx.clock.now() + Math.min(RESUMED_REMOVAL_WATCH_MS, i.operationDeadlineInMs / 4),
       intervalMs: i.pollIntervalInMs,
     });
-    ctx.log(`link ${i.linkName} was removed by the interrupted run's DELETE: not sending another`);
-    return false;
+    return true;
   } catch (err) {
-    if (err instanceof MigrationError && err.code === 'Timeout') return true;
+    if (err instanceof MigrationError && err.code === 'Timeout') return false;
     throw err;
   }
 }
 
 /** The migration guide removes the link at the failover; keepLinkAfterFailover keeps it (for failback). */
-async function removeLinkIfAsked(i: ReadyLink, ctx: LinkContext, present: boolean): Promise<boolean> {
+async function removeLinkIfAsked(
+  i: ReadyLink,
+  ctx: LinkContext,
+  present: boolean,
+  record: Partial<CutoverResult>,
+): Promise<boolean> {
   if (!present) return true;
   if (i.keepLinkAfterFailover) {
     ctx.log(
@@ -230,6 +310,7 @@ async function removeLinkIfAsked(i: ReadyLink, ctx: LinkContext, present: boolea
     return false;
   }
   ctx.log(`removing the link ${i.linkName} on the managed instance (ARM DELETE): the failover is one way`);
+  record.removalSentAt = iso(ctx.clock.now());
   await ctx.arm.deleteLink();
   return true;
 }

@@ -83,6 +83,8 @@ export function linkOutputs(
     forcedFailover: extra.forced === undefined ? false : extra.forced,
     finalLsns: extra.finalLsns ?? null,
     linkRemovedAtFailover: extra.linkRemoved ?? null,
+    failoverSentAt: extra.failoverSentAt ?? null,
+    linkRemovalSentAt: extra.removalSentAt ?? null,
     cleanupDone: extra.cleanupAt !== undefined,
     cleanupAt: extra.cleanupAt ?? null,
     droppedLink: extra.droppedLink ?? false,
