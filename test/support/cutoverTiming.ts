@@ -13,7 +13,7 @@ import { cutover, type LinkContext } from '../../provider/core/link/workflow';
 import type { LrsInputs } from '../../provider/core/lrs/inputs';
 import { complete, OWNER_TAG } from '../../provider/core/lrs/workflow';
 import { OperationContext } from '../../provider/runtime/context';
-import { FakeLrsArm, lrsContext } from '../unit/fakes';
+import { FakeLrsArm, lrsContext, lrsInputs } from '../unit/fakes';
 import { FakeLinkWorld } from '../unit/linkFakes';
 
 /** Runs `p` to completion, moving the fake clock exactly to each next wake-up (no step rounding). */
@@ -169,21 +169,13 @@ export async function lrsTimingRun(o: {
   const clock = new FakeClock();
   const start = clock.now();
   const last = 'log_final.trn';
-  const i: LrsInputs & { databaseName: string; managedInstanceId: string } = {
-    managedInstanceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/managedInstances/mi',
-    databaseName: 'Sales',
-    storageContainerUri: 'https://acct.blob.core.windows.net/sales/db1',
-    storageContainerSasToken: 'sp=rl&sig=x',
-    useManagedIdentity: false,
-    collation: 'SQL_Latin1_General_CP1_CI_AS',
+  const i: LrsInputs & { databaseName: string; managedInstanceId: string } = lrsInputs({
     lastBackupName: last,
-    autoComplete: false,
     complete: true,
-    startDeadlineInMs: 60_000,
     restoreDeadlineInMs: o.uploadAfterMs + o.restoreMs + 100 * o.pollMs,
     completeDeadlineInMs: 100 * o.pollMs,
     pollIntervalInMs: o.pollMs,
-  };
+  });
   const arm = new FakeLrsArm();
   const owner = 'lrs-timing';
   arm.db = { id: 'dbid', status: 'Restoring', tags: { [OWNER_TAG]: owner } };

@@ -18,7 +18,7 @@ import { OperationContext, resourceLabel, validInputs } from '../../provider/run
 import { Logger } from '../../provider/runtime/logger';
 import { node22, PACKAGE_ROOT } from '../../sandbox/engine/consumer';
 import { LINK_GOOD, LRS_GOOD, sasExpiringIn } from './badInputCases';
-import { drive, FakeLrsArm } from './fakes';
+import { drive, FakeLrsArm, lrsInputs } from './fakes';
 import { printed } from '../support/printed';
 
 describe('check warnings name their resource and field', () => {
@@ -162,24 +162,7 @@ describe('every line names its resource', () => {
         log: op.say,
         wait: op.wait,
       };
-      return converge(
-        {
-          managedInstanceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/managedInstances/mi',
-          databaseName: 'Sales',
-          storageContainerUri: 'https://acct.blob.core.windows.net/sales/db1',
-          storageContainerSasToken: 'sp=rl&sig=x',
-          useManagedIdentity: false,
-          collation: 'SQL_Latin1_General_CP1_CI_AS',
-          autoComplete: false,
-          complete: false,
-          startDeadlineInMs: 60_000,
-          restoreDeadlineInMs: 120_000,
-          completeDeadlineInMs: 60_000,
-          pollIntervalInMs: 1_000,
-        },
-        ctx,
-        { owner: `lrs-${name}` },
-      );
+      return converge(lrsInputs({ lastBackupName: undefined }), ctx, { owner: `lrs-${name}` });
     };
     const lines = await printed(() => drive(clock, Promise.all([run('wave-a'), run('wave-b')])));
     const a = lines.filter((l) => l.startsWith('[LogReplayMigration wave-a] '));
