@@ -1,9 +1,10 @@
 import { parseManagedInstanceId } from '../core/armId';
 import { type Clock, formatDuration } from '../core/clock';
 import { MigrationError } from '../core/errors';
-import { RESUMED_REMOVAL_WATCH_MS } from '../core/link/cutover';
 import type { ReplicationMode } from '../core/link/inputs';
 import type { LinkArmPort, LinkDatabaseView, LinkView } from '../core/link/ports';
+import { watchFor, watchWindowMs } from '../core/watch';
+import { waitFor } from '../runtime/waiter';
 import { API_VERSIONS } from './apiVersions';
 import { RawArm } from './rawArm';
 
@@ -56,22 +57,23 @@ export function createLinkArm(o: LinkArmOptions): LinkArmPort {
    * watch: the DELETE did not act, or its removal is slow; the outcome stays unknown for the next run.
    */
   async function removalAfterLostAnswer(lost: MigrationError): Promise<void> {
-    const watchMs = Math.min(RESUMED_REMOVAL_WATCH_MS, o.operationDeadlineInMs / 4);
+    const watchMs = watchWindowMs(o.operationDeadlineInMs);
     o.log?.(`${lost.message} Watching the link ${o.linkName} for its removal instead.`);
-    const until = o.clock.now() + watchMs;
-    for (;;) {
-      const r = await arm.call(
-        'GET',
-        `${dagPath}${dagVersion}`,
-        undefined,
-        `watching the link ${o.linkName}`,
-      );
-      if (r.status === 404) {
-        o.log?.(`the link ${o.linkName} is gone: the DELETE whose answer was lost took effect`);
-        return;
-      }
-      if (o.clock.now() + o.pollIntervalInMs > until) break;
-      await o.clock.sleep(o.pollIntervalInMs);
+    const gone = await watchFor((w) => waitFor({ ...w, clock: o.clock, progress: o.log }), {
+      what: `the removal of the link ${o.linkName} (its DELETE's answer was lost)`,
+      poll: async () =>
+        (await arm.call('GET', `${dagPath}${dagVersion}`, undefined, `watching the link ${o.linkName}`))
+          .status,
+      ended: (status) => status === 404,
+      describe: (status) => (status === 404 ? 'link removed' : 'link present'),
+      waiting: 'the link looks as before',
+      until: o.clock.now() + watchMs,
+      intervalMs: o.pollIntervalInMs,
+      clock: o.clock,
+    });
+    if (gone) {
+      o.log?.(`the link ${o.linkName} is gone: the DELETE whose answer was lost took effect`);
+      return;
     }
     throw new MigrationError(
       'AzureOutcomeUnknown',

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../provider/core/clock';
 import type { TimeoutError } from '../../provider/core/errors';
-import { waitFor } from '../../provider/runtime/waiter';
+import { watchFor } from '../../provider/core/watch';
+import { ambientDeadline } from '../../provider/runtime/deadline';
+import { type Waiter, waitFor } from '../../provider/runtime/waiter';
 import { runOnFakeTime } from '../support/cutoverTiming';
 import { drive } from './fakes';
 
@@ -135,5 +137,46 @@ describe('waiter', () => {
       }),
       /broken chain/,
     );
+  });
+});
+
+describe('watch for a call in flight (core/watch.ts)', () => {
+  it('makes its read at the window end with request time left, and tells went from still there', async () => {
+    for (const cadence of ['end', 'interval'] as const) {
+      for (const goesAt of [10_000, undefined]) {
+        const clock = new FakeClock();
+        const wait: Waiter = (o) => waitFor({ ...o, clock });
+        const started = clock.now();
+        const budgets: number[] = [];
+        const went = await drive(
+          clock,
+          watchFor(wait, {
+            what: 'the thing to go',
+            poll: async () => {
+              // What a request inside this poll may spend (runtime/deadline.ts); at or below 0 it is not sent.
+              budgets.push(ambientDeadline()! - Date.now());
+              return goesAt !== undefined && clock.now() - started >= goesAt ? 'gone' : 'there';
+            },
+            ended: (s) => s === 'gone',
+            describe: (s) => s,
+            waiting: 'it looks as before',
+            until: started + 30_000,
+            intervalMs: 2_000,
+            clock,
+            first: { state: 'there' },
+            cadence,
+          }),
+        );
+        const label = `${cadence}, ${goesAt === undefined ? 'stays' : 'goes'}`;
+        assert.equal(went, goesAt !== undefined, label);
+        assert.ok(
+          budgets.length > 0 && budgets.every((b) => b > 0),
+          `${label}: budgets ${budgets.join(', ')}`,
+        );
+        // 'end' reads once more, at the window's end; the first state is the caller's read.
+        if (cadence === 'end') assert.equal(budgets.length, 1, label);
+        if (goesAt === undefined) assert.ok(clock.now() - started >= 30_000, label);
+      }
+    }
   });
 });

@@ -18,6 +18,7 @@ import {
   linkMissing,
   observeLink,
   SYNC,
+  watchLink,
 } from './observe';
 import type { LinkView } from './ports';
 import { chooseRoute, type Route } from './route';
@@ -223,15 +224,6 @@ export async function cutover(
   return result;
 }
 
-/**
- * How long a resumed cutover watches the link for a call an interrupted run may have sent: a DELETE runs for
- * 11–23 s and a failover ~15 s (recordings README; link-mgmt seq 8–10, link-errors), and until it ends the
- * link looks as before. Nothing in Azure shows a call in flight (and a crash leaves no record in the state), so
- * the resumed run waits this long for the link to change by itself before it sends anything; at most a quarter
- * of the operation deadline.
- */
-export const RESUMED_REMOVAL_WATCH_MS = 30_000;
-
 /** True when the link is still there after the watch (then it is removed), false when it went by itself. */
 async function removalInFlight(i: ReadyLink, ctx: LinkContext): Promise<boolean> {
   ctx.log(
@@ -268,31 +260,6 @@ async function sentCallEnded(
       : `${call} of ${i.linkName} sent by the earlier run did not take effect within the watch: the cutover runs again from the start`,
   );
   return ended;
-}
-
-/** Watches the link until `ended` holds (true) or the resumed-run watch is over (false). */
-async function watchLink(
-  i: ReadyLink,
-  ctx: LinkContext,
-  what: string,
-  ended: (l: LinkView | undefined) => boolean,
-): Promise<boolean> {
-  try {
-    await ctx.wait({
-      what,
-      poll: () => ctx.arm.getLink(),
-      judge: (l) => (ended(l) ? { done: true } : { done: false, waiting: 'the link looks as before' }),
-      describe: (l) => (l ? `link ${l.instanceLinkRole ?? 'present'}` : 'link removed'),
-      // A quarter of the operation deadline at most: the rest is left for the calls, their operations and the
-      // verification, which share that deadline.
-      deadline: ctx.clock.now() + Math.min(RESUMED_REMOVAL_WATCH_MS, i.operationDeadlineInMs / 4),
-      intervalMs: i.pollIntervalInMs,
-    });
-    return true;
-  } catch (err) {
-    if (err instanceof MigrationError && err.code === 'Timeout') return false;
-    throw err;
-  }
 }
 
 /** The migration guide removes the link at the failover; keepLinkAfterFailover keeps it (for failback). */

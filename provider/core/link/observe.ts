@@ -2,6 +2,7 @@
 import type { Clock } from '../clock';
 import { MigrationError } from '../errors';
 import type { Waiter } from '../../runtime/waiter';
+import { type Watch, watchFor, watchWindowMs } from '../watch';
 import type { ReadyLink, ReplicationMode } from './inputs';
 import type {
   AvailabilityMode,
@@ -107,4 +108,28 @@ export function linkMissing(i: ReadyLink, o: LinkObservation): MigrationError | 
 export async function allReadWrite(i: ReadyLink, ctx: LinkContext): Promise<boolean> {
   const states = await Promise.all(i.databaseNames.map((d) => ctx.mi.databaseState(d)));
   return states.every(isReadWrite);
+}
+
+/**
+ * Watches the link for a call that may be in flight (core/watch.ts: the window and its sources) until `ended`
+ * holds (true) or the window is over (false: the link looks as before).
+ */
+export function watchLink(
+  i: ReadyLink,
+  ctx: LinkContext,
+  what: string,
+  ended: (l: LinkView | undefined) => boolean,
+  options: Pick<Watch<LinkView | undefined>, 'first' | 'cadence'> = {},
+): Promise<boolean> {
+  return watchFor(ctx.wait, {
+    ...options,
+    what,
+    poll: () => ctx.arm.getLink(),
+    ended,
+    describe: (l) => (l ? `link ${l.instanceLinkRole ?? 'present'}` : 'link removed'),
+    waiting: 'the link looks as before',
+    until: ctx.clock.now() + watchWindowMs(i.operationDeadlineInMs),
+    intervalMs: i.pollIntervalInMs,
+    clock: ctx.clock,
+  });
 }
