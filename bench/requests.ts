@@ -40,10 +40,10 @@ const MINIMUM: Record<string, Minimum> = {
     why: 'GET database (corrected from 3, issue 9: the owner tag is read before the irreversible POST in every run; a database dropped and recreated by another migration keeps the same id, so the stored id proves nothing) · GET restoreDetails (lastRestoredFileName = lastBackupName) · POST completeRestore · GET database until Online (≥1; +1 per poll while completing) · GET restoreDetails once online (the outputs show the final restore state). The database Online is the end, in whichever order it and the details show completion (recordings show details Completed first, lrs-ps-complete 13, lrs-ps-autocomplete 41; no source says it is a contract). The completeRestore LRO runs for minutes after that (recordings): not read per poll; read once only if the wait times out (a failed completion is not recorded).',
   },
   'LRS stop (drops a restoring database)': {
-    arm: 4,
+    arm: 5,
     sqlServer: 0,
     managedInstance: 0,
-    why: 'GET database (our tag, not completed) · GET restoreDetails (an LRS restore; az CLI checks it before dropping) · DELETE database. The drop LRO stays InProgress ~25 min after GET already answers 404 (recordings lrs-cancel u6…): do not wait on it · GET database until 404 (≥1; corrected from 3, issue 9: destroy ends when the database is gone, so a create of the same name right after does not meet the dropping database).',
+    why: 'GET database (our tag, not completed) · GET restoreDetails (an LRS restore; az CLI checks it before dropping) · GET database once more when the watch for a drop already in flight ends (corrected from 4, issue 8: a destroy interrupted after its DELETE leaves no record and the database looks unchanged until GET answers 404 within seconds, lrs-cancel u6 → u10; one read at the end of the window, not one per interval) · DELETE database. The drop LRO stays InProgress ~25 min after GET already answers 404 (recordings lrs-cancel u6…): do not wait on it · GET database until 404 (≥1; corrected from 3, issue 9: destroy ends when the database is gone, so a create of the same name right after does not meet the dropping database).',
   },
   'LRS destroy after completion (kept)': {
     arm: 1,
@@ -73,7 +73,7 @@ const MINIMUM: Record<string, Minimum> = {
     arm: 1,
     sqlServer: 4,
     managedInstance: 1,
-    why: 'MI: first full backup of all databases (one query). ARM: GET link (+ DELETE only if it still exists). SQL Server: the DAG exists · DROP DAG · the AG exists and what else uses it (one query can answer both) · DROP AG.',
+    why: 'MI: first full backup of all databases (one query). ARM: GET link (+ GET link once more when the watch for a removal already in flight ends, and DELETE, only if it still exists). SQL Server: the DAG exists · DROP DAG · the AG exists and what else uses it (one query can answer both) · DROP AG.',
   },
 };
 

@@ -405,7 +405,7 @@ describe('link workflow (fake world, fake clock)', () => {
     assert.equal(again.droppedAvailabilityGroup, true);
   });
 
-  it('destroy after a recorded cutover reads the link once and asks SQL Server once per AG (issue 9)', async () => {
+  it('destroy after a recorded cutover reads the link twice and asks SQL Server once per AG (issue 9)', async () => {
     const { world, ctx, clock, i } = setup({
       cutover: true,
       replicationMode: 'Sync',
@@ -418,9 +418,10 @@ describe('link workflow (fake world, fake clock)', () => {
     const olds = { cutoverAt: cut.cutoverAt, managedInstanceCutoverAt: '2026-01-05T08:30:00.0000000' };
     assert.equal(await drive(clock, deleteLinkResource(i, ctx, olds)), 'cleaned');
     assert.deepEqual(world.calls.slice(-3), ['arm.delete', 'sql.drop:DAG', 'sql.drop:AG1']);
-    // The state says cut over: no observation first. ARM: GET link (kept: DELETE). SQL Server: the DAG
-    // exists · the AG exists and what uses it, in one query.
-    assert.deepEqual([world.linkReads, world.replicaReads, world.agReads], [1, 0, 2]);
+    // The state says cut over: no observation first. ARM: GET link (kept), GET link again when the watch for a
+    // removal in flight ends (core/watch.ts), DELETE. SQL Server: the DAG exists · the AG exists and what uses
+    // it, in one query.
+    assert.deepEqual([world.linkReads, world.replicaReads, world.agReads], [2, 0, 2]);
   });
 
   it('refuses delete before cutover with the choices, and honours forget and breakLink', async () => {
@@ -436,6 +437,22 @@ describe('link workflow (fake world, fake clock)', () => {
     const b = setup({ beforeCutoverDelete: 'breakLink' });
     assert.equal(await drive(b.clock, deleteLinkResource(b.i, b.ctx, {})), 'broken');
     assert.deepEqual(b.world.calls, ['arm.delete']);
+  });
+
+  it('a destroy breaking the link reads it again after the in-flight watch and sends no second DELETE if it went (issue 8)', async () => {
+    // A destroy killed after ARM accepted its DELETE leaves no record; resumed, the link still looks as before.
+    const b = setup({ beforeCutoverDelete: 'breakLink' });
+    b.world.inFlight = { afterReads: 2, apply: () => (b.world.link = undefined) };
+    const started = b.clock.now();
+    assert.equal(await drive(b.clock, deleteLinkResource(b.i, b.ctx, {})), 'broken');
+    assert.deepEqual(b.world.calls, [], 'no second DELETE');
+    // The observation, then one read when the window ends: min(30 s, a quarter of the operation deadline).
+    assert.equal(b.world.linkReads, 2);
+    assert.equal(b.clock.now() - started, Math.min(30_000, b.i.operationDeadlineInMs / 4));
+    // Nothing in flight: the link is still there after the watch and is removed once.
+    const c = setup({ beforeCutoverDelete: 'breakLink' });
+    assert.equal(await drive(c.clock, deleteLinkResource(c.i, c.ctx, {})), 'broken');
+    assert.deepEqual(c.world.calls, ['arm.delete']);
   });
 
   it('plans mark the failover irreversible and forced paths as data loss', () => {

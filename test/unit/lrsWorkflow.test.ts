@@ -362,6 +362,42 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     assert.deepEqual(spec.unrestorableFiles, ['ImageFile.JPG']);
   });
 
+  it('stop reads the database again after the in-flight watch and sends no second DELETE if it went (issue 8)', async () => {
+    // A destroy killed after ARM accepted its DELETE leaves no record; resumed, the database still looks as
+    // before (Restoring, owner tag, restore details) until GET answers 404 (lrs-cancel u6 → u10).
+    const clock = new FakeClock();
+    const arm = new FakeLrsArm();
+    arm.db = { id: 'd', status: 'Restoring', tags: own };
+    arm.details = { status: 'Restoring' };
+    arm.onPoll = (a) => {
+      if (a.count('getDatabase') === 2) a.db = undefined;
+    };
+    const { ctx } = lrsContext(arm, clock);
+    const i = inputs();
+    const started = clock.now();
+    assert.equal(await drive(clock, stop(i, ctx, record())), 'dropped');
+    assert.deepEqual(arm.calls, ['getDatabase', 'getRestoreDetails', 'getDatabase'], 'no second DELETE');
+    assert.equal(clock.now() - started, Math.min(30_000, i.startDeadlineInMs / 4));
+  });
+
+  it('stop holds one deadline across the proof, the in-flight watch, the drop and its wait', async () => {
+    const clock = new FakeClock();
+    const arm = new FakeLrsArm();
+    arm.db = { id: 'd', status: 'Restoring', tags: own };
+    arm.details = { status: 'Restoring' };
+    // The drop is accepted and never ends.
+    arm.dropDatabase = async () => {
+      arm.calls.push('dropDatabase');
+      return { operationUrl: 'https://arm/drop/1' };
+    };
+    const { ctx } = lrsContext(arm, clock);
+    const i = { ...inputs(), startDeadlineInMs: 120_000 };
+    const started = clock.now();
+    await assert.rejects(drive(clock, stop(i, ctx, record())), /Timed out .* to be dropped/);
+    assert.equal(arm.count('dropDatabase'), 1);
+    assert.ok(clock.now() - started <= i.startDeadlineInMs, `took ${clock.now() - started} ms`);
+  });
+
   it('stop drops only its own restore in progress that restore details prove, and ends when the database is gone', async () => {
     const clock = new FakeClock();
     const restoring = { status: 'Restoring' };

@@ -1,10 +1,12 @@
 /** Cleanup after the cutover (first full backup, then the SQL Server objects) and delete of the resource. */
-import { iso } from '../clock';
+import { formatDuration, iso } from '../clock';
 import { MigrationError } from '../errors';
 import { formatPlan } from '../plan';
 import type { ReadyLink } from './inputs';
-import { allReadWrite, cutOver, eq, type LinkContext, observeLink } from './observe';
+import { allReadWrite, cutOver, eq, type LinkContext, observeLink, watchLink } from './observe';
 import { planCleanup } from './plans';
+import type { LinkView } from './ports';
+import { watchWindowMs } from '../watch';
 
 export interface CleanupResult {
   droppedLink: boolean;
@@ -56,7 +58,7 @@ export async function cleanupAfterCutover(
   const link = await ctx.arm.getLink();
   if (link) {
     ctx.log(`removing the link ${i.linkName} on the managed instance (ARM DELETE)`);
-    await ctx.arm.deleteLink();
+    await deleteLinkOnce(i, ctx, link);
   }
   let droppedLink = false;
   if (await ctx.sql.availabilityGroup(i.linkName)) {
@@ -125,7 +127,7 @@ export async function deleteLinkResource(
       return 'forgotten';
     case 'breakLink':
       ctx.log(`breaking the link ${i.linkName} before cutover (ARM DELETE): SQL Server stays primary`);
-      if (o!.link) await ctx.arm.deleteLink();
+      if (o!.link) await deleteLinkOnce(i, ctx, o!.link);
       return 'broken';
     default:
       throw new MigrationError(
@@ -136,4 +138,22 @@ export async function deleteLinkResource(
         },
       );
   }
+}
+
+/**
+ * The link DELETE of a cleanup or a break. A run killed after Azure accepted it leaves no record (a destroy
+ * cannot save state; the cleanup records only its end), and the link looks as before until the removal ends
+ * (11–23 s, link-mgmt seq 8–10). So the link is first watched for a removal already in flight (core/watch.ts);
+ * gone, no second DELETE is sent.
+ */
+async function deleteLinkOnce(i: ReadyLink, ctx: LinkContext, link: LinkView): Promise<void> {
+  ctx.log(
+    `link ${i.linkName}: reading it again in ${formatDuration(watchWindowMs(i.operationDeadlineInMs))} before removing it, in case an interrupted run's removal is in flight (it leaves no record)`,
+  );
+  const what = `a removal of ${i.linkName} sent by an interrupted run`;
+  if (await watchLink(i, ctx, what, (l) => !l, { first: { state: link }, cadence: 'end' })) {
+    ctx.log(`link ${i.linkName} was removed by an interrupted run's DELETE: not sending another`);
+    return;
+  }
+  await ctx.arm.deleteLink();
 }

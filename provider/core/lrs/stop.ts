@@ -1,6 +1,8 @@
+import { formatDuration } from '../clock';
 import { formatPlan } from '../plan';
+import { watchFor, watchWindowMs } from '../watch';
 import { describeObservation, type Observation } from './phase';
-import { isUnavailable, type RestoreDetailsReading } from './ports';
+import { isUnavailable, type ManagedDatabaseView, type RestoreDetailsReading } from './ports';
 import { MigrationError } from '../errors';
 import { type LrsContext, type LrsRecord, LRS_TYPE, OWNER_TAG, type Target } from './record';
 
@@ -15,13 +17,15 @@ export type DeleteOutcome =
  * the DELETE's own operation runs for about 25 minutes more (lrs-cancel u6…u-last) and is not waited for.
  */
 export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promise<DeleteOutcome> {
+  // One deadline for the whole stop: the proof, the watch for a drop in flight, the drop and its wait.
+  const deadline = ctx.clock.now() + i.startDeadlineInMs;
   // Each read only where it decides (issue 9): restore details only for an owned database that is not online.
   const database = await ctx.arm.getDatabase();
   const needsProof =
     database !== undefined &&
     !/^online$/i.test(database.status ?? '') &&
     database.tags?.[OWNER_TAG] === record.owner;
-  const details = needsProof ? await restoreDetailsPastBursts(i, ctx, record) : undefined;
+  const details = needsProof ? await restoreDetailsPastBursts(i, ctx, record, deadline) : undefined;
   const o: Observation = { database, details };
   const db = i.databaseName;
   const d = o.details;
@@ -60,6 +64,10 @@ export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promi
       { action: `drop database ${db} (${describeObservation(o)})`, destructive: true },
     ]),
   );
+  if (await dropInFlight(i, ctx, o.database, deadline)) {
+    ctx.log(`database ${db} was dropped by an interrupted destroy's DELETE: not sending another`);
+    return 'dropped';
+  }
   await ctx.arm.dropDatabase();
   await ctx.clock.sleep(i.pollIntervalInMs);
   await ctx.wait({
@@ -67,12 +75,41 @@ export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promi
     poll: () => ctx.arm.getDatabase(),
     judge: (s) => (s ? { done: false, waiting: 'the drop is running' } : { done: true }),
     describe: (s) => (s ? `database ${s.status ?? 'without status'}` : 'database gone'),
-    deadline: ctx.clock.now() + i.startDeadlineInMs,
+    deadline,
     intervalMs: i.pollIntervalInMs,
     hint: 'the drop continues in Azure: run pulumi destroy again to resume waiting',
   });
   ctx.log(`database ${db} dropped: the migration was stopped before completion`);
   return 'dropped';
+}
+
+/**
+ * A destroy killed after Azure accepted its DELETE leaves no record (a Pulumi delete cannot save state), and the
+ * database looks as before (Restoring, owner tag, restore details; the start operation still InProgress, u7)
+ * until GET answers 404 within seconds (lrs-cancel u6 → u10, lrs-ps-stop x8 → x1). So before its own DELETE a
+ * stop watches the database for that window (core/watch.ts): gone, the earlier DELETE did it (true).
+ */
+async function dropInFlight(
+  i: Target,
+  ctx: LrsContext,
+  database: ManagedDatabaseView,
+  deadline: number,
+): Promise<boolean> {
+  ctx.log(
+    `database ${i.databaseName}: reading it again in ${formatDuration(watchWindowMs(i.startDeadlineInMs))} before dropping it, in case an interrupted destroy's drop is in flight (it leaves no record)`,
+  );
+  return watchFor(ctx.wait, {
+    what: `a drop of ${i.databaseName} sent by an interrupted destroy`,
+    poll: () => ctx.arm.getDatabase(),
+    ended: (d) => d === undefined,
+    describe: (d) => (d ? `database ${d.status ?? 'without status'}` : 'database gone'),
+    waiting: 'the database looks as before',
+    until: Math.min(deadline - i.pollIntervalInMs, ctx.clock.now() + watchWindowMs(i.startDeadlineInMs)),
+    intervalMs: i.pollIntervalInMs,
+    clock: ctx.clock,
+    first: { state: database },
+    cadence: 'end',
+  });
 }
 
 /**
@@ -87,6 +124,7 @@ async function restoreDetailsPastBursts(
   i: Target,
   ctx: LrsContext,
   record: LrsRecord,
+  deadline: number,
 ): Promise<RestoreDetailsReading> {
   const first = await ctx.arm.getRestoreDetails();
   const is500 = (d: RestoreDetailsReading) => isUnavailable(d) && d.unavailable.status === 500;
@@ -104,7 +142,7 @@ async function restoreDetailsPastBursts(
       judge: (d) => (is500(d) ? { done: false, waiting: 'HTTP 500 from restore details' } : { done: true }),
       describe: (d) =>
         isUnavailable(d) ? `HTTP ${d.unavailable.status}` : `restore ${d.status ?? 'status unknown'}`,
-      deadline: ctx.clock.now() + i.startDeadlineInMs,
+      deadline,
       intervalMs: i.pollIntervalInMs,
     });
   } catch (err) {

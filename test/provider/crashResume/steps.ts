@@ -127,28 +127,6 @@ export const KNOWN_FAILURES: ReadonlyArray<{
       'resumed within 4 s of the start PUT: a second identical PUT, then a Timeout waiting for the restore',
     mayPass: true,
   },
-  {
-    // The database still looks as before the DELETE (Restoring, owner tag, LRS restore details) until GET answers
-    // 404 "within seconds" (lrs-cancel u6/u10), and a Pulumi delete cannot save state midway: the provider
-    // cannot tell its own drop in progress; telling needs the instance's operation list, a larger change.
-    operation: 'start|complete|destroy',
-    step: /^ARM DELETE databases\//,
-    when: 'after',
-    inFlight: true,
-    reason:
-      'second DELETE database when resumed within seconds of the first: its drop in progress is not visible',
-  },
-  {
-    // A destroy before cutover with beforeCutoverDelete 'breakLink' that is resumed while its DELETE runs: the
-    // link looks as before until that operation ends (11–23 s, link-mgmt seq 8–10). Unlike a resumed cutover
-    // (which knows from the failover that it resumes, and watches the link first), a destroy has nothing that
-    // says it was interrupted, and a Pulumi delete cannot save state midway: it sends a second DELETE.
-    operation: 'destroy before cutover \\(breakLink\\)',
-    step: /^ARM DELETE distributedAvailabilityGroups\//,
-    when: 'after',
-    inFlight: true,
-    reason: 'second DELETE link when a destroy before cutover is resumed while the first DELETE still runs',
-  },
 ];
 
 export function knownFailure(
