@@ -167,6 +167,28 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     }
   });
 
+  it('refuses at once a database that appears after its start PUT with another owner tag (issue 8)', async () => {
+    // An up interrupted right after its start PUT, resumed before the database showed: the resumed create (a
+    // new owner token) sends its PUT too; the database that appears carries the first one's tag.
+    const clock = new FakeClock();
+    const arm = new FakeLrsArm();
+    const startRestore = arm.startRestore.bind(arm);
+    arm.startRestore = async (req) => {
+      const r = await startRestore(req);
+      arm.db = { id: 'dbid', status: 'Restoring', tags: { [OWNER_TAG]: 'lrs-interrupted-start' } };
+      return r;
+    };
+    const { ctx } = lrsContext(arm, clock);
+    const i = inputs();
+    const started = clock.now();
+    await assert.rejects(
+      drive(clock, converge(i, ctx, record())),
+      (e: MigrationError) => e.code === 'DatabaseExists' && /interrupted/.test(e.hint ?? ''),
+    );
+    assert.equal(arm.count('startRestore'), 1);
+    assert.ok(clock.now() - started < i.startDeadlineInMs / 2, 'refused, not timed out');
+  });
+
   it('preflight refuses an empty folder and a missing last backup with autoComplete', async () => {
     const clock = new FakeClock();
     const arm = new FakeLrsArm();

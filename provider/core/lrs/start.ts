@@ -132,6 +132,11 @@ export async function converge(
         what: `Log Replay Service to start restoring ${i.databaseName}`,
         poll: seeded(o, () => observer.observe()),
         judge: (s) => {
+          // A database that appears with another owner tag: an earlier start of the same name (an interrupted
+          // up of this resource, or another stack) whose PUT came first; this PUT did not take it over. The
+          // refusal is at once, not a wait for a restore of its own that never comes.
+          const foreign = s.database ? notOwned(s, record.owner, i.databaseName) : undefined;
+          if (foreign) return { failed: foreign };
           const p = phaseOf(s);
           if (p === 'failed') return { failed: restoreFailed(s, i.databaseName) };
           if (p === 'absent') {
@@ -188,9 +193,14 @@ async function waitForSlot(
 }
 
 function assertOwned(o: Observation, owner: string, db: string): void {
+  const e = notOwned(o, owner, db);
+  if (e) throw e;
+}
+
+function notOwned(o: Observation, owner: string, db: string): MigrationError | undefined {
   const tag = o.database?.tags?.[OWNER_TAG];
-  if (tag === owner) return;
-  throw new MigrationError(
+  if (tag === owner) return undefined;
+  return new MigrationError(
     'DatabaseExists',
     `Database ${db} already exists on the managed instance (${describeObservation(o)}) and was not started by this resource${tag ? ` (it belongs to another migration: owner tag ${tag})` : ''}.`,
     {

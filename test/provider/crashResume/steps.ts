@@ -112,22 +112,7 @@ export const KNOWN_FAILURES: ReadonlyArray<{
   reason: string;
   /** The case depends on a timing the suite does not pin yet (said in the reason): a pass is accepted too. */
   mayPass?: boolean;
-}> = [
-  {
-    // The database appears 4 s (simulated) after the start PUT (lrsDatabaseAppearMs); the clock is frozen once the
-    // held PUT is seen (25 ms real polls = up to 2.5 s simulated later), so the resumed run either finds the
-    // database (DatabaseExists, the designed refusal) or not: then its identical PUT is accepted again and it
-    // waits until its start deadline for a restore that does not start (Timeout, seen 1 run in 3). Not pinned
-    // down before this suite's deadline.
-    operation: 'start',
-    step: /^ARM PUT databases\//,
-    when: 'after',
-    inFlight: true,
-    reason:
-      'resumed within 4 s of the start PUT: a second identical PUT, then a Timeout waiting for the restore',
-    mayPass: true,
-  },
-];
+}> = [];
 
 export function knownFailure(
   op: string,
