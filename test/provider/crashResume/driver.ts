@@ -296,7 +296,13 @@ export async function crashEveryBoundary(
           console.log(`      known failure: ${message}`);
         } else {
           failures.push(message);
-          if (process.env.CRASH_TRACE) console.log(`        FAILED ${message}`);
+          if (process.env.CRASH_TRACE) {
+            // The provider's last lines and the ARM requests the stand-in saw last: what the case did.
+            const requests = rig.sandbox.arm.requests.entries
+              .slice(-20)
+              .map((r) => `${r.simAt} ${r.method} ${r.path} ${r.status}${r.fault ? ` (${r.fault})` : ''}`);
+            console.log(`        FAILED ${message}\n${[...rig.logs.slice(-12), ...requests].join('\n')}`);
+          }
         }
       } finally {
         // A case that failed early may leave its host running: no run may overlap the next case.

@@ -32,16 +32,15 @@ import {
 import {
   type Case,
   cases,
+  DEADLINE_MS,
   INJECTED_LRO_CODE,
   KNOWN_FAILURES,
   LOAD_ALLOWANCE_MS,
   MAY_PASS,
   MatrixTally,
+  POLL_MS,
 } from './table';
 
-const POLL_MS = 100;
-/** Every deadline of the link (ARM operations, the LSN gate, the first full backup): one value, so a slow answer outlasts each. */
-const DEADLINE_MS = 4_000;
 const TIMING = {
   pollIntervalInMs: POLL_MS,
   operationDeadlineInMs: DEADLINE_MS,

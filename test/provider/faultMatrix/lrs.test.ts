@@ -19,14 +19,14 @@ import {
   type ArmStep,
   type Case,
   cases,
+  DEADLINE_MS,
   INJECTED_LRO_CODE,
   KNOWN_FAILURES,
   LOAD_ALLOWANCE_MS,
   MatrixTally,
+  POLL_MS,
 } from './table';
 
-const POLL_MS = 100;
-const DEADLINE_MS = 4_000;
 const TIMING = {
   pollIntervalInMs: POLL_MS,
   startDeadlineInMs: DEADLINE_MS,

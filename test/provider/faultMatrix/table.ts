@@ -27,6 +27,14 @@ export interface ArmStep {
   startsOperation?: boolean;
 }
 
+/** The poll interval of every matrix case (both resources). */
+export const POLL_MS = 100;
+/**
+ * Every deadline input of a matrix case (LRS start/restore/complete; the link's ARM operations, LSN gate and
+ * first full backup): one value, so a slow or stalled answer outlasts each.
+ */
+export const DEADLINE_MS = 4_000;
+
 /** The error code an injected failed operation ends with: no provider knows it, so seeing it proves it is carried. */
 export const INJECTED_LRO_CODE = 'MatrixInjectedOperationFailure';
 
