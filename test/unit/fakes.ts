@@ -55,6 +55,8 @@ export class FakeLrsArm implements LrsArmPort {
    * workflow carries the database it read earlier): lets a test move the restore along.
    */
   onPoll?: (arm: FakeLrsArm) => void;
+  /** Called once a start PUT is accepted (the fake's world as that PUT left it): lets a test change it. */
+  afterStart?: (arm: FakeLrsArm) => void;
   failNext: Partial<Record<keyof LrsArmPort, Error>> = {};
 
   private record(name: string) {
@@ -106,6 +108,7 @@ export class FakeLrsArm implements LrsArmPort {
     this.db = { id: 'dbid', status: 'Restoring', tags: req.tags };
     this.details = { status: 'Initializing', numberOfFilesDetected: 0 };
     this.start = { status: 'InProgress' };
+    this.afterStart?.(this);
     return { operationUrl: 'https://arm/start/1' };
   }
   async completeRestore(_last: string) {

@@ -30,11 +30,8 @@ describe('LRS ARM requests per operation (fake ARM counts)', () => {
   it('start: GET database, GET instance, PUT, then one GET restoreDetails (+1 per poll while initialising)', async () => {
     const clock = new FakeClock();
     const arm = new FakeLrsArm();
-    const real = arm.startRestore.bind(arm);
-    arm.startRestore = async (req) => {
-      const r = await real(req);
-      arm.details = { status: 'Restoring', numberOfFilesDetected: 1 };
-      return r;
+    arm.afterStart = (a) => {
+      a.details = { status: 'Restoring', numberOfFilesDetected: 1 };
     };
     const { ctx } = lrsContext(arm, clock);
     const o = await drive(clock, converge(inputs(), ctx, record()));
@@ -52,12 +49,7 @@ describe('LRS ARM requests per operation (fake ARM counts)', () => {
   it('start with restore slots: the listing that counts restores also answers whether the database exists', async () => {
     const clock = new FakeClock();
     const arm = new FakeLrsArm();
-    const real = arm.startRestore.bind(arm);
-    arm.startRestore = async (req) => {
-      const r = await real(req);
-      arm.details = { status: 'Initializing', numberOfFilesDetected: 0 };
-      return r;
-    };
+    // The accepted PUT leaves restore details Initializing (FakeLrsArm.startRestore); Restoring from the 3rd poll.
     let polls = 0;
     arm.onPoll = (a) => {
       if (a.details && ++polls >= 3) a.details = { status: 'Restoring', numberOfFilesDetected: 1 };

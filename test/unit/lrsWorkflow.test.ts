@@ -80,13 +80,8 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
   it('waits for a database that does not exist yet after the PUT, while the start operation runs', async () => {
     const clock = new FakeClock();
     const arm = new FakeLrsArm();
-    const realStart = arm.startRestore.bind(arm);
     let putAt = 0;
-    arm.startRestore = async (req) => {
-      const r = await realStart(req);
-      putAt = clock.now();
-      return r;
-    };
+    arm.afterStart = () => (putAt = clock.now());
     const db = { id: 'dbid', status: 'Restoring', tags: own };
     arm.onPoll = (a) => {
       if (!putAt) return;
@@ -172,11 +167,8 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     // new owner token) sends its PUT too; the database that appears carries the first one's tag.
     const clock = new FakeClock();
     const arm = new FakeLrsArm();
-    const startRestore = arm.startRestore.bind(arm);
-    arm.startRestore = async (req) => {
-      const r = await startRestore(req);
-      arm.db = { id: 'dbid', status: 'Restoring', tags: { [OWNER_TAG]: 'lrs-interrupted-start' } };
-      return r;
+    arm.afterStart = (a) => {
+      a.db = { id: 'dbid', status: 'Restoring', tags: { [OWNER_TAG]: 'lrs-interrupted-start' } };
     };
     const { ctx } = lrsContext(arm, clock);
     const i = inputs();

@@ -327,14 +327,7 @@ describe('fault matrix: DistributedAvailabilityGroupLink (ARM steps × faults, i
       `destructive calls ${JSON.stringify(d.counts)} (ARM: ${d.log.join(', ')}): ${where}`,
     );
 
-    if (!count) return;
-    t.max('destructiveSentMax', d.sent);
-    t.n.run++;
-    t.n.faultsHit += hits;
-    if (faulted.error) t.n.typedErrors++;
-    else t.n.succeeded++;
-    t.max('destructiveMax', most);
-    t.max('worstOverDeadlineMs', over);
+    if (count) t.ranCase({ hits, failed: !!faulted.error, destructive: most, sent: d.sent, overMs: over });
   }
 
   /** Cases of one operation: skipped ones listed, own ones side by side in batches, shared ones alone. */

@@ -270,14 +270,13 @@ describe('fault matrix: LogReplayMigration (ARM steps × faults, in-process)', f
     const sentDestructive = requests(db, from).filter((x) => isDestructive(x, db));
     const destructive = sentDestructive.filter(acted).length;
     assert.ok(destructive <= 1, `${destructive} destructive calls: ${where}`);
-    tally.max('destructiveSentMax', sentDestructive.length);
-
-    tally.n.run++;
-    tally.n.faultsHit += hits;
-    if (faulted.error) tally.n.typedErrors++;
-    else tally.n.succeeded++;
-    tally.max('destructiveMax', destructive);
-    tally.max('worstOverDeadlineMs', over);
+    tally.ranCase({
+      hits,
+      failed: !!faulted.error,
+      destructive,
+      sent: sentDestructive.length,
+      overMs: over,
+    });
     if (op === 'start' && c.fault.name !== 'lroFailed') await r.destroy(); // frees the restore slot
   }
 

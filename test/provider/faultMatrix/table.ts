@@ -151,6 +151,17 @@ export class MatrixTally extends Tally<(typeof MATRIX_COUNTERS)[number]> {
     super(MATRIX_COUNTERS, { worstOverDeadlineMs: -Infinity });
   }
 
+  /** Counts one case that ran: its faults hit, its outcome, its destructive calls (acted, sent), its lateness. */
+  ranCase(c: { hits: number; failed: boolean; destructive: number; sent: number; overMs: number }): void {
+    this.n.run++;
+    this.n.faultsHit += c.hits;
+    if (c.failed) this.n.typedErrors++;
+    else this.n.succeeded++;
+    this.max('destructiveMax', c.destructive);
+    this.max('destructiveSentMax', c.sent);
+    this.max('worstOverDeadlineMs', c.overMs);
+  }
+
   line(name: string): string {
     const n = this.n;
     return (
