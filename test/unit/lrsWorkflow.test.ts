@@ -394,6 +394,28 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
     assert.equal(clock.now() - started, Math.min(30_000, i.startDeadlineInMs / 4));
   });
 
+  it('stop proves again at the end of the in-flight watch: a database that completed meanwhile is kept (issue 8)', async () => {
+    const clock = new FakeClock();
+    const arm = new FakeLrsArm();
+    arm.db = { id: 'd', status: 'Restoring', tags: own };
+    arm.details = { status: 'Restoring' };
+    // autoComplete finishing during the window: details Completed and the database Online in the same poll
+    // (recordings README: Online from the poll in which restoreDetails says Completed).
+    arm.onPoll = (a) => {
+      if (a.count('getDatabase') === 2) {
+        a.db = { id: 'd', status: 'Online', tags: own };
+        a.details = { status: 'Completed' };
+      }
+    };
+    const { ctx, lines } = lrsContext(arm, clock);
+    assert.equal(await drive(clock, stop(inputs(), ctx, record())), 'kept-completed');
+    assert.equal(arm.count('dropDatabase'), 0);
+    assert.ok(
+      lines.some((l) => /completed its migration and is kept/.test(l)),
+      lines.join('\n'),
+    );
+  });
+
   it('stop holds one deadline across the proof, the in-flight watch, the drop and its wait', async () => {
     const clock = new FakeClock();
     const arm = new FakeLrsArm();
@@ -496,7 +518,8 @@ describe('LRS workflow (fake ARM, fake clock)', () => {
       await drive(clock, stop(inputs(), b.ctx, record({ startOperationUrl: startUrl }))),
       'dropped',
     );
-    assert.equal(burst.count('getRestoreDetails'), 3);
+    // Three readings through the burst, one more for the proof at the end of the in-flight watch.
+    assert.equal(burst.count('getRestoreDetails'), 4);
     assert.equal(burst.count('dropDatabase'), 1);
     // The state: the start operation Failed (lrs-ps-failed-start): kept at once, no second reading.
     const failed = Object.assign(new FakeLrsArm(), { db: restoring(), start: { status: 'Failed' } });

@@ -2,7 +2,7 @@ import { formatDuration } from '../clock';
 import { formatPlan } from '../plan';
 import { watchFor, watchWindowMs } from '../watch';
 import { describeObservation, type Observation } from './phase';
-import { isUnavailable, type ManagedDatabaseView, type RestoreDetailsReading } from './ports';
+import { isUnavailable, type RestoreDetailsReading } from './ports';
 import { MigrationError } from '../errors';
 import { type LrsContext, type LrsRecord, LRS_TYPE, OWNER_TAG, type Target } from './record';
 
@@ -19,27 +19,92 @@ export type DeleteOutcome =
 export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promise<DeleteOutcome> {
   // One deadline for the whole stop: the proof, the watch for a drop in flight, the drop and its wait.
   const deadline = ctx.clock.now() + i.startDeadlineInMs;
-  // Each read only where it decides (issue 9): restore details only for an owned database that is not online.
+  const db = i.databaseName;
+  const proof = () => observe(i, ctx, record, deadline);
+  const o = await proof();
+  const first = decide(o, record, db);
+  if (first !== 'drop') return report(ctx, first);
+  ctx.log(
+    formatPlan('stopping Log Replay Service', [
+      { action: `drop database ${db} (${describeObservation(o)})`, destructive: true },
+    ]),
+  );
+  // A destroy killed after Azure accepted its DELETE leaves no record (a Pulumi delete cannot save state), and
+  // the database looks as before (Restoring, owner tag, restore details; the start operation still InProgress,
+  // lrs-cancel u7) until GET answers 404 within seconds (lrs-cancel u6 → u10, lrs-ps-stop x8 → x1). So the
+  // database is read again when the watch window ends (core/watch.ts), with the whole proof: in that time it
+  // may also have completed (autoComplete) or failed, and the drop acts on what is there then.
+  const windowMs = watchWindowMs(i.startDeadlineInMs);
+  ctx.log(
+    `database ${db}: reading it again in ${formatDuration(windowMs)} before dropping it, in case an interrupted destroy's drop is in flight (it leaves no record)`,
+  );
+  let last = o;
+  const changed = await watchFor(ctx.wait, {
+    what: `a drop of ${db} sent by an interrupted destroy`,
+    poll: async () => (last = await proof()),
+    ended: (s) => decide(s, record, db) !== 'drop',
+    describe: (s) => describeObservation(s),
+    waiting: 'the database looks as before',
+    until: Math.min(deadline - i.pollIntervalInMs, ctx.clock.now() + windowMs),
+    intervalMs: i.pollIntervalInMs,
+    clock: ctx.clock,
+    first: { state: o },
+    cadence: 'end',
+  });
+  if (changed) {
+    if (!last.database) {
+      ctx.log(`database ${db} was dropped by an interrupted destroy's DELETE: not sending another`);
+      return 'dropped';
+    }
+    return report(ctx, decide(last, record, db) as Kept);
+  }
+  await ctx.arm.dropDatabase();
+  await ctx.clock.sleep(i.pollIntervalInMs);
+  await ctx.wait({
+    what: `database ${db} to be dropped`,
+    poll: () => ctx.arm.getDatabase(),
+    judge: (s) => (s ? { done: false, waiting: 'the drop is running' } : { done: true }),
+    describe: (s) => (s ? `database ${s.status ?? 'without status'}` : 'database gone'),
+    deadline,
+    intervalMs: i.pollIntervalInMs,
+    hint: 'the drop continues in Azure: run pulumi destroy again to resume waiting',
+  });
+  ctx.log(`database ${db} dropped: the migration was stopped before completion`);
+  return 'dropped';
+}
+
+/** Each read only where it decides (issue 9): restore details only for an owned database that is not online. */
+async function observe(
+  i: Target,
+  ctx: LrsContext,
+  record: LrsRecord,
+  deadline: number,
+): Promise<Observation> {
   const database = await ctx.arm.getDatabase();
   const needsProof =
     database !== undefined &&
     !/^online$/i.test(database.status ?? '') &&
     database.tags?.[OWNER_TAG] === record.owner;
   const details = needsProof ? await restoreDetailsPastBursts(i, ctx, record, deadline) : undefined;
-  const o: Observation = { database, details };
-  const db = i.databaseName;
+  return { database, details };
+}
+
+type Kept = { outcome: Exclude<DeleteOutcome, 'dropped'>; line: string };
+
+/** 'drop' only for this resource's database, restoring (never Online), with a proven LRS restore not completing. */
+function decide(o: Observation, record: LrsRecord, db: string): Kept | 'drop' {
   const d = o.details;
-  const keep = (outcome: DeleteOutcome, why: string): DeleteOutcome => {
-    ctx.log(`database ${db} is kept: ${why}; it is only removed from the stack`);
-    return outcome;
-  };
-  if (!o.database) {
-    ctx.log(`database ${db} is not on the managed instance: nothing to stop`);
-    return 'gone';
-  }
+  const keep = (outcome: Kept['outcome'], why: string): Kept => ({
+    outcome,
+    line: `database ${db} is kept: ${why}; it is only removed from the stack`,
+  });
+  if (!o.database)
+    return { outcome: 'gone', line: `database ${db} is not on the managed instance: nothing to stop` };
   if (/^online$/i.test(o.database.status ?? '')) {
-    ctx.log(`database ${db} completed its migration and is kept; it is only removed from the stack`);
-    return 'kept-completed';
+    return {
+      outcome: 'kept-completed',
+      line: `database ${db} completed its migration and is kept; it is only removed from the stack`,
+    };
   }
   if (o.database.tags?.[OWNER_TAG] !== record.owner)
     return keep('kept-foreign', 'it was not created by this resource');
@@ -59,57 +124,12 @@ export async function stop(i: Target, ctx: LrsContext, record: LrsRecord): Promi
   if (record.completionRequestedAt !== undefined || /^completed$/i.test(d.status ?? '')) {
     return keep('kept-completing', 'it is being completed (cutover requested)');
   }
-  ctx.log(
-    formatPlan('stopping Log Replay Service', [
-      { action: `drop database ${db} (${describeObservation(o)})`, destructive: true },
-    ]),
-  );
-  if (await dropInFlight(i, ctx, o.database, deadline)) {
-    ctx.log(`database ${db} was dropped by an interrupted destroy's DELETE: not sending another`);
-    return 'dropped';
-  }
-  await ctx.arm.dropDatabase();
-  await ctx.clock.sleep(i.pollIntervalInMs);
-  await ctx.wait({
-    what: `database ${db} to be dropped`,
-    poll: () => ctx.arm.getDatabase(),
-    judge: (s) => (s ? { done: false, waiting: 'the drop is running' } : { done: true }),
-    describe: (s) => (s ? `database ${s.status ?? 'without status'}` : 'database gone'),
-    deadline,
-    intervalMs: i.pollIntervalInMs,
-    hint: 'the drop continues in Azure: run pulumi destroy again to resume waiting',
-  });
-  ctx.log(`database ${db} dropped: the migration was stopped before completion`);
-  return 'dropped';
+  return 'drop';
 }
 
-/**
- * A destroy killed after Azure accepted its DELETE leaves no record (a Pulumi delete cannot save state), and the
- * database looks as before (Restoring, owner tag, restore details; the start operation still InProgress, u7)
- * until GET answers 404 within seconds (lrs-cancel u6 → u10, lrs-ps-stop x8 → x1). So before its own DELETE a
- * stop watches the database for that window (core/watch.ts): gone, the earlier DELETE did it (true).
- */
-async function dropInFlight(
-  i: Target,
-  ctx: LrsContext,
-  database: ManagedDatabaseView,
-  deadline: number,
-): Promise<boolean> {
-  ctx.log(
-    `database ${i.databaseName}: reading it again in ${formatDuration(watchWindowMs(i.startDeadlineInMs))} before dropping it, in case an interrupted destroy's drop is in flight (it leaves no record)`,
-  );
-  return watchFor(ctx.wait, {
-    what: `a drop of ${i.databaseName} sent by an interrupted destroy`,
-    poll: () => ctx.arm.getDatabase(),
-    ended: (d) => d === undefined,
-    describe: (d) => (d ? `database ${d.status ?? 'without status'}` : 'database gone'),
-    waiting: 'the database looks as before',
-    until: Math.min(deadline - i.pollIntervalInMs, ctx.clock.now() + watchWindowMs(i.startDeadlineInMs)),
-    intervalMs: i.pollIntervalInMs,
-    clock: ctx.clock,
-    first: { state: database },
-    cadence: 'end',
-  });
+function report(ctx: LrsContext, k: Kept): DeleteOutcome {
+  ctx.log(k.line);
+  return k.outcome;
 }
 
 /**
