@@ -35,9 +35,10 @@ export interface Watch<T> {
   /** The state the caller has just read: it stands for the watch's first poll (no second request for it). */
   first?: { state: T };
   /**
-   * 'interval' (default): read every interval, for a caller that goes on as soon as the change comes (a resumed
-   * cutover: downtime). 'end': read once more when the window ends, for a caller that only must not repeat a
-   * call (a destroy): one request instead of one per interval, the same wait when nothing was in flight.
+   * 'interval' (default): read on the waiter's cadence (every interval, backing off as that waiter does while
+   * nothing changes: the provider's waiter up to 4×), for a caller that goes on as soon as the change comes (a
+   * resumed cutover: downtime). 'end': read once more when the window ends, for a caller that only must not repeat
+   * a call (a destroy): one request instead of several, the same wait when nothing was in flight.
    */
   cadence?: 'interval' | 'end';
 }
